@@ -1,0 +1,36 @@
+# Two commands for a fresh machine: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8501
+
+.PHONY: run test seed lint format clean
+
+$(BIN)/activate: requirements.txt
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $(BIN)/activate
+
+var/warehouse.duckdb: | $(BIN)/activate
+	$(BIN)/python -m data_seed generate --customers 200000 --months 36
+
+seed: $(BIN)/activate
+	$(BIN)/python -m data_seed generate --customers 200000 --months 36
+
+run: $(BIN)/activate var/warehouse.duckdb
+	@echo "Dashboard: http://localhost:$(PORT)"
+	$(BIN)/streamlit run dashboard/app.py --server.port $(PORT) --server.address 0.0.0.0
+
+test: $(BIN)/activate
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+lint format:
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) var

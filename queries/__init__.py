@@ -1,0 +1,1 @@
+"""The data layer: table definitions, the measure registry, topic selects and run()."""

@@ -1,0 +1,53 @@
+"""One place that decides which warehouse we talk to, and how to reach it.
+
+Order: the WAREHOUSE_URL environment variable, else WAREHOUSE_URL in
+.streamlit/secrets.toml, else the embedded DuckDB file var/warehouse.duckdb.
+"""
+
+import os
+import tomllib
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DUCKDB_PATH = PROJECT_ROOT / "var" / "warehouse.duckdb"
+SECRETS_PATH = PROJECT_ROOT / ".streamlit" / "secrets.toml"
+
+
+def normalise_url(url: str) -> str:
+    """SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3; we ship psycopg2."""
+    for bare in ("postgresql://", "postgres://"):
+        if url.startswith(bare):
+            return "postgresql+psycopg2://" + url[len(bare) :]
+    return url
+
+
+def resolve_url(explicit: str | None = None) -> str:
+    if explicit:
+        return normalise_url(explicit)
+    if os.environ.get("WAREHOUSE_URL"):
+        return normalise_url(os.environ["WAREHOUSE_URL"])
+    if SECRETS_PATH.exists():
+        with SECRETS_PATH.open("rb") as handle:
+            secrets = tomllib.load(handle)
+        if secrets.get("WAREHOUSE_URL"):
+            return normalise_url(secrets["WAREHOUSE_URL"])
+    return f"duckdb:///{DEFAULT_DUCKDB_PATH}"
+
+
+def is_duckdb(url: str) -> bool:
+    return url.startswith("duckdb:")
+
+
+def duckdb_path(url: str) -> Path:
+    return Path(url.removeprefix("duckdb:///"))
+
+
+def make_engine(url: str | None = None, *, read_only: bool = False) -> Engine:
+    url = resolve_url(url)
+    if is_duckdb(url):
+        duckdb_path(url).parent.mkdir(parents=True, exist_ok=True)
+        connect_args = {"read_only": True} if read_only else {}
+        return create_engine(url, connect_args=connect_args)
+    return create_engine(url, pool_pre_ping=True)
