@@ -1,0 +1,53 @@
+"""Masking personal data for roles without the right to see it (Scope.mask_personal_data).
+
+Customer lists show enough to tell rows apart and to recognise a customer one already
+knows, but not enough to contact or identify a stranger:
+
+- phone "0912345567" → "091****567" (network prefix and last three digits);
+- name "Nguyễn Văn An" → "Nguyễn V*** A*": the family name stays (a handful of family
+  names cover most Vietnamese, so it identifies nobody), every other word keeps its
+  initial. The stars are a fixed count, so the mask does not reveal word lengths.
+
+Masking happens before a frame reaches a widget or a download, in one place
+(mask_personal_columns), so no page can forget it.
+"""
+
+import unicodedata
+
+import polars as pl
+
+PERSONAL_COLUMNS = ("full_name", "phone")
+
+
+def mask_phone(phone: str | None) -> str | None:
+    if phone is None:
+        return None
+    digits = "".join(character for character in phone if character.isdigit() or character == "+")
+    if len(digits) < 7:
+        return "*" * len(digits)
+    return digits[:3] + "*" * (len(digits) - 6) + digits[-3:]
+
+
+def mask_name(name: str | None) -> str | None:
+    if name is None:
+        return None
+    # NFC first: a name typed with combining accents must keep "Đ"/"Ư" whole as its initial.
+    words = unicodedata.normalize("NFC", name).split()
+    if not words:
+        return ""
+    if len(words) == 1:
+        return words[0][0] + "*"
+    family, *middle, given = words
+    return " ".join([family, *(word[0] + "***" for word in middle), given[0] + "*"])
+
+
+def mask_personal_columns(frame: pl.DataFrame, mask: bool) -> pl.DataFrame:
+    """The frame with its personal columns masked when ``mask`` (pass scope.mask_personal_data)."""
+    if not mask:
+        return frame
+    maskers = {"full_name": mask_name, "phone": mask_phone}
+    return frame.with_columns(
+        pl.col(column).map_elements(maskers[column], return_dtype=pl.String)
+        for column in PERSONAL_COLUMNS
+        if column in frame.columns
+    )
