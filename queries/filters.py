@@ -102,7 +102,9 @@ def customer_conditions(filters: Filters, scope: Scope, customers: Table, provin
     if filters.regions:
         conditions.append(
             customers.c.province_code.in_(
-                provinces.select().with_only_columns(provinces.c.province_code).where(provinces.c.macro_region.in_(filters.regions))
+                provinces.select()
+                .with_only_columns(provinces.c.province_code)
+                .where(provinces.c.macro_region.in_(filters.regions))
             )
         )
     for values, column, accepted in (

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
+    DateTime,
     Float,
     ForeignKey,
     Integer,
@@ -24,7 +25,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    DateTime,
 )
 
 metadata = MetaData()
@@ -62,6 +62,8 @@ STAFF_CHANNELS = ("call_centre", "store", "account_manager")
 COURSES = ("communication", "professional_manner", "special_situations")
 CAMPAIGN_GROUPS = ("contacted", "control")
 SURVEY_ASPECTS = ("network_quality", "procedure_speed", "staff_attitude", "price")
+PORT_OUT_OUTCOMES = ("completed", "refused_debt")
+CAMPAIGN_OFFERS = ("data_bonus", "discount", "device", "loyalty_points")
 
 
 def _pk(name: str, doc: str) -> Column:
@@ -71,7 +73,12 @@ def _pk(name: str, doc: str) -> Column:
 provinces = Table(
     "provinces",
     metadata,
-    Column("province_code", String(2), primary_key=True, doc="Official statistical code of the 34 units since 1 July 2025, e.g. '01'"),
+    Column(
+        "province_code",
+        String(2),
+        primary_key=True,
+        doc="Official statistical code of the 34 units since 1 July 2025, e.g. '01'",
+    ),
     Column("name_vi", Text, nullable=False, doc="Short Vietnamese name, without 'Tỉnh'/'Thành phố'"),
     Column("full_name_vi", Text, nullable=False, doc="Full Vietnamese name"),
     Column("name_en", Text, nullable=False, doc="English name"),
@@ -88,7 +95,13 @@ legacy_provinces = Table(
     metadata,
     Column("old_code", String(2), primary_key=True, doc="Code of one of the 63 provinces before 1 July 2025"),
     Column("old_name_vi", Text, nullable=False, doc="Vietnamese name of the old province"),
-    Column("new_code", String(2), ForeignKey("provinces.province_code"), nullable=False, doc="Code of the province it merged into"),
+    Column(
+        "new_code",
+        String(2),
+        ForeignKey("provinces.province_code"),
+        nullable=False,
+        doc="Code of the province it merged into",
+    ),
 )
 
 customers = Table(
@@ -96,20 +109,37 @@ customers = Table(
     metadata,
     _pk("customer_id", "Customer (subscription account) id"),
     Column("segment", Text, nullable=False, doc="individual, household, enterprise, government or foreign"),
-    Column("province_code", String(2), ForeignKey("provinces.province_code"), nullable=False, doc="Province of the account (34 codes)"),
+    Column(
+        "province_code",
+        String(2),
+        ForeignKey("provinces.province_code"),
+        nullable=False,
+        doc="Province of the account (34 codes)",
+    ),
     Column("area_type", Text, nullable=False, doc="urban, rural or remote (vùng sâu vùng xa)"),
-    Column("birth_year", SmallInteger, nullable=False, doc="Birth year of the account holder (of the contact person for organisations); age bands derive from it"),
+    Column(
+        "birth_year",
+        SmallInteger,
+        nullable=False,
+        doc="Birth year of the account holder (of the contact person for organisations); age bands derive from it",
+    ),
     Column("gender", Text, nullable=False, doc="male or female"),
     Column("plan", Text, nullable=False, doc="prepaid or postpaid"),
     Column("has_mobile", Boolean, nullable=False, doc="Holds a mobile subscription"),
     Column("has_home_internet", Boolean, nullable=False, doc="Holds a home/fixed internet service"),
     Column("has_tv", Boolean, nullable=False, doc="Holds a TV service"),
-    Column("has_enterprise_solutions", Boolean, nullable=False, doc="Holds enterprise solutions (cloud, leased line, …)"),
+    Column(
+        "has_enterprise_solutions", Boolean, nullable=False, doc="Holds enterprise solutions (cloud, leased line, …)"
+    ),
     Column("is_key_account", Boolean, nullable=False, doc="Key (big) customer managed by an account manager"),
     Column("activated_on", Date, nullable=False, doc="Activation date (Asia/Ho_Chi_Minh)"),
     Column("status", Text, nullable=False, doc="active or churned (as of the end of the data)"),
     Column("churned_on", Date, doc="Churn date (Asia/Ho_Chi_Minh); NULL while active"),
-    Column("ported_in_from", Text, doc="Competitor the number was ported in from (mobifone, vinaphone, vietnamobile, gmobile, mvno); NULL otherwise"),
+    Column(
+        "ported_in_from",
+        Text,
+        doc="Competitor the number was ported in from (mobifone, vinaphone, vietnamobile, gmobile, mvno); NULL otherwise",
+    ),
     Column("full_name", Text, nullable=False, doc="Holder name (personal data: masked for roles without rights)"),
     Column("phone", Text, nullable=False, doc="Main phone number, 10 digits starting with 0 (personal data)"),
 )
@@ -117,7 +147,14 @@ customers = Table(
 revenue_monthly = Table(
     "revenue_monthly",
     metadata,
-    Column("customer_id", BigInteger, ForeignKey("customers.customer_id"), primary_key=True, autoincrement=False, doc="Customer"),
+    Column(
+        "customer_id",
+        BigInteger,
+        ForeignKey("customers.customer_id"),
+        primary_key=True,
+        autoincrement=False,
+        doc="Customer",
+    ),
     Column("revenue_month", Date, primary_key=True, doc="Month (first day) the revenue was earned in"),
     Column("revenue_vnd", BigInteger, nullable=False, doc="Service revenue in the month, VND (≥ 0)"),
 )
@@ -126,7 +163,9 @@ bills = Table(
     "bills",
     metadata,
     _pk("bill_id", "Bill id"),
-    Column("customer_id", BigInteger, ForeignKey("customers.customer_id"), nullable=False, doc="Postpaid customer billed"),
+    Column(
+        "customer_id", BigInteger, ForeignKey("customers.customer_id"), nullable=False, doc="Postpaid customer billed"
+    ),
     Column("bill_month", Date, nullable=False, doc="Month of usage billed (first day)"),
     Column("billed_vnd", BigInteger, nullable=False, doc="Amount billed, VND (≥ 0)"),
     Column("due_on", Date, nullable=False, doc="Due date (around the 20th–25th of the next month)"),
@@ -141,7 +180,13 @@ staff = Table(
     "staff",
     metadata,
     _pk("staff_id", "Care staff member id"),
-    Column("province_code", String(2), ForeignKey("provinces.province_code"), nullable=False, doc="Province the staff member works in"),
+    Column(
+        "province_code",
+        String(2),
+        ForeignKey("provinces.province_code"),
+        nullable=False,
+        doc="Province the staff member works in",
+    ),
     Column("channel", Text, nullable=False, doc="call_centre, store or account_manager"),
     Column("hired_on", Date, nullable=False, doc="Hire date"),
 )
@@ -161,15 +206,33 @@ complaints = Table(
     "complaints",
     metadata,
     _pk("complaint_id", "Complaint id"),
-    Column("customer_id", BigInteger, ForeignKey("customers.customer_id"), nullable=False, doc="Complaining customer (province, segment… come from the customer)"),
-    Column("staff_id", BigInteger, ForeignKey("staff.staff_id"), nullable=False, doc="Staff member who owned the complaint"),
+    Column(
+        "customer_id",
+        BigInteger,
+        ForeignKey("customers.customer_id"),
+        nullable=False,
+        doc="Complaining customer (province, segment… come from the customer)",
+    ),
+    Column(
+        "staff_id", BigInteger, ForeignKey("staff.staff_id"), nullable=False, doc="Staff member who owned the complaint"
+    ),
     Column("channel", Text, nullable=False, doc="hotline, store, app, web, social, email or account_manager"),
-    Column("category", Text, nullable=False, doc="coverage, billing, value_added_services, porting, sim_subscriber_data, staff_attitude or spam_fraud"),
+    Column(
+        "category",
+        Text,
+        nullable=False,
+        doc="coverage, billing, value_added_services, porting, sim_subscriber_data, staff_attitude or spam_fraud",
+    ),
     Column("opened_at", DateTime, nullable=False, doc="Received (Asia/Ho_Chi_Minh)"),
     Column("acknowledged_at", DateTime, doc="First response to the customer (Asia/Ho_Chi_Minh); NULL if not yet"),
     Column("resolved_at", DateTime, doc="Resolved (Asia/Ho_Chi_Minh); NULL while open"),
     Column("closed_at", DateTime, doc="Closed after confirmation (Asia/Ho_Chi_Minh); NULL while open"),
-    Column("sla_hours", Integer, nullable=False, doc="Resolution target for this complaint, hours (billing 15 d, others 30 d, key accounts 10 d)"),
+    Column(
+        "sla_hours",
+        Integer,
+        nullable=False,
+        doc="Resolution target for this complaint, hours (billing 15 d, others 30 d, key accounts 10 d)",
+    ),
     Column("departments_involved", SmallInteger, nullable=False, doc="Number of departments that took part (≥ 1)"),
     Column("escalated", Boolean, nullable=False, doc="Escalated to a higher level"),
     Column("reopened", Boolean, nullable=False, doc="Reopened after resolution"),
@@ -180,11 +243,27 @@ complaints = Table(
 churn_events = Table(
     "churn_events",
     metadata,
-    Column("customer_id", BigInteger, ForeignKey("customers.customer_id"), primary_key=True, autoincrement=False, doc="Customer who left (one event per customer)"),
+    Column(
+        "customer_id",
+        BigInteger,
+        ForeignKey("customers.customer_id"),
+        primary_key=True,
+        autoincrement=False,
+        doc="Customer who left (one event per customer)",
+    ),
     Column("churned_on", Date, nullable=False, doc="Date of leaving (equals customers.churned_on)"),
     Column("churn_type", Text, nullable=False, doc="voluntary or involuntary (non-payment)"),
-    Column("reason", Text, nullable=False, doc="price, competitor_promotion, network_quality, service_attitude, relocation, non_payment or other"),
-    Column("ported_to", Text, doc="Competitor the number was ported to (mobifone, vinaphone, vietnamobile, gmobile, mvno); NULL if not ported"),
+    Column(
+        "reason",
+        Text,
+        nullable=False,
+        doc="price, competitor_promotion, network_quality, service_attitude, relocation, non_payment or other",
+    ),
+    Column(
+        "ported_to",
+        Text,
+        doc="Competitor the number was ported to (mobifone, vinaphone, vietnamobile, gmobile, mvno); NULL if not ported",
+    ),
     Column("won_back_on", Date, doc="Date the customer was re-acquired (win-back); NULL if not"),
 )
 
@@ -192,7 +271,13 @@ port_out_requests = Table(
     "port_out_requests",
     metadata,
     _pk("request_id", "Port-out request id"),
-    Column("customer_id", BigInteger, ForeignKey("customers.customer_id"), nullable=False, doc="Customer asking to port out"),
+    Column(
+        "customer_id",
+        BigInteger,
+        ForeignKey("customers.customer_id"),
+        nullable=False,
+        doc="Customer asking to port out",
+    ),
     Column("requested_on", Date, nullable=False, doc="Request date"),
     Column("to_competitor", Text, nullable=False, doc="Competitor asked for"),
     Column("outcome", Text, nullable=False, doc="completed or refused_debt (refused for unpaid bills)"),
@@ -212,12 +297,31 @@ campaigns = Table(
 campaign_targets = Table(
     "campaign_targets",
     metadata,
-    Column("campaign_id", BigInteger, ForeignKey("campaigns.campaign_id"), primary_key=True, autoincrement=False, doc="Campaign"),
-    Column("customer_id", BigInteger, ForeignKey("customers.customer_id"), primary_key=True, autoincrement=False, doc="Customer at risk, targeted"),
+    Column(
+        "campaign_id",
+        BigInteger,
+        ForeignKey("campaigns.campaign_id"),
+        primary_key=True,
+        autoincrement=False,
+        doc="Campaign",
+    ),
+    Column(
+        "customer_id",
+        BigInteger,
+        ForeignKey("customers.customer_id"),
+        primary_key=True,
+        autoincrement=False,
+        doc="Customer at risk, targeted",
+    ),
     Column("group_name", Text, nullable=False, doc="contacted or control (randomly held out)"),
     Column("targeted_on", Date, nullable=False, doc="Date selected (and contacted, for the contacted group)"),
     Column("accepted_offer", Boolean, nullable=False, doc="Accepted the offer (always false for control)"),
-    Column("churned_within_90d", Boolean, nullable=False, doc="Outcome: churned within 90 days of targeted_on (consistent with customers.churned_on)"),
+    Column(
+        "churned_within_90d",
+        Boolean,
+        nullable=False,
+        doc="Outcome: churned within 90 days of targeted_on (consistent with customers.churned_on)",
+    ),
 )
 
 surveys = Table(
@@ -241,9 +345,15 @@ care_contacts_monthly = Table(
     Column("province_code", String(2), ForeignKey("provinces.province_code"), primary_key=True, doc="Province served"),
     Column("channel", Text, primary_key=True, doc="call_centre, store, app, web, social or email"),
     Column("contacts_offered", BigInteger, nullable=False, doc="Calls offered / visits / contacts received"),
-    Column("answered_within_60s", BigInteger, doc="Call centre only: calls answered within 60 s; NULL for other channels"),
-    Column("handle_time_s_total", BigInteger, nullable=False, doc="Total handling time, seconds (mean = total ÷ handled)"),
-    Column("contacts_handled", BigInteger, nullable=False, doc="Contacts actually handled (answered calls, served visits)"),
+    Column(
+        "answered_within_60s", BigInteger, doc="Call centre only: calls answered within 60 s; NULL for other channels"
+    ),
+    Column(
+        "handle_time_s_total", BigInteger, nullable=False, doc="Total handling time, seconds (mean = total ÷ handled)"
+    ),
+    Column(
+        "contacts_handled", BigInteger, nullable=False, doc="Contacts actually handled (answered calls, served visits)"
+    ),
 )
 
 kpi_targets = Table(
@@ -252,13 +362,20 @@ kpi_targets = Table(
     Column("measure", Text, primary_key=True, doc="Measure name in the registry (queries/metrics.py)"),
     Column("target_month", Date, primary_key=True, doc="Month the target applies to (first day)"),
     Column("province_code", String(2), primary_key=True, doc="Province, or '00' for the whole country"),
-    Column("target_value", Float, nullable=False, doc="Target in the measure's unit (rates as fractions, money in VND)"),
+    Column(
+        "target_value", Float, nullable=False, doc="Target in the measure's unit (rates as fractions, money in VND)"
+    ),
 )
 
 warehouse_meta = Table(
     "warehouse_meta",
     metadata,
-    Column("key", Text, primary_key=True, doc="data_through (last complete month, ISO date), loaded_at (ISO timestamp, Asia/Ho_Chi_Minh), source, seed, data_version"),
+    Column(
+        "key",
+        Text,
+        primary_key=True,
+        doc="data_through (last complete month, ISO date), loaded_at (ISO timestamp, Asia/Ho_Chi_Minh), source, seed, data_version",
+    ),
     Column("value", Text, nullable=False, doc="Value as text"),
 )
 

@@ -108,3 +108,16 @@ def empty_pg_url() -> str:
 def warehouse_url(request) -> str:
     """Both seeded warehouses, for tests that must hold on each dialect."""
     return request.getfixturevalue("duck_url" if request.param == "duckdb" else "pg_url")
+
+
+@pytest.fixture(autouse=True)
+def clear_streamlit_caches():
+    """Streamlit caches are process-wide: clear them around every test, so no result
+    depends on which test ran before (DESIGN.md §10)."""
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()

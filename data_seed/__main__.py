@@ -1,0 +1,88 @@
+"""Command line: ``python -m data_seed generate …`` and ``python -m data_seed import DIR``.
+
+    python -m data_seed generate --customers 200000 [--months 36] [--seed 7] [--url URL] [--end-month 2026-10]
+    python -m data_seed import DIR [--url URL]
+
+The warehouse URL defaults to WAREHOUSE_URL, then .streamlit/secrets.toml, then the
+embedded DuckDB file var/warehouse.duckdb (queries.engine.resolve_url).
+"""
+
+import argparse
+import sys
+import time
+from datetime import date, datetime
+from pathlib import Path
+
+from queries.engine import resolve_url
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def month(text: str) -> date:
+    try:
+        return datetime.strptime(text, "%Y-%m").date()
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM, got {text!r}") from error
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python -m data_seed", description="Fill the CRM warehouse.")
+    commands = root.add_subparsers(dest="command", required=True)
+    generate = commands.add_parser("generate", help="generate synthetic CRM data and load it (all or nothing)")
+    generate.add_argument("--customers", type=positive_int, required=True, help="number of customer accounts")
+    generate.add_argument("--months", type=positive_int, default=36, help="months of history (default 36)")
+    generate.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    generate.add_argument("--url", help="warehouse URL (default: WAREHOUSE_URL, secrets, var/warehouse.duckdb)")
+    generate.add_argument(
+        "--end-month", type=month, help="last month of data, YYYY-MM (default: last complete month in Vietnam)"
+    )
+    load = commands.add_parser("import", help="validate CSV/Parquet files in DIR and load them (all or nothing)")
+    load.add_argument("directory", type=Path, help="directory with one file per table")
+    load.add_argument("--url", help="warehouse URL (default: WAREHOUSE_URL, secrets, var/warehouse.duckdb)")
+    return root
+
+
+def run_generate(arguments: argparse.Namespace) -> int:
+    from data_seed import seed_warehouse
+    from data_seed.generate_calendar import last_complete_month
+
+    url = resolve_url(arguments.url)
+    end_month = arguments.end_month or last_complete_month()
+    started = time.perf_counter()
+    print(
+        f"Generating {arguments.customers:,} customers, {arguments.months} months to {end_month:%m/%Y}, "
+        f"seed {arguments.seed} → {url}",
+        flush=True,
+    )
+
+    def progress(message: str) -> None:
+        print(f"  [{time.perf_counter() - started:6.1f} s] {message}", flush=True)
+
+    counts = seed_warehouse(url, arguments.customers, arguments.months, arguments.seed, end_month, progress=progress)
+    width = max(len(name) for name in counts)
+    for name, rows in sorted(counts.items()):
+        print(f"  {name:<{width}}  {rows:>14,}")
+    print(f"Loaded {sum(counts.values()):,} rows in {time.perf_counter() - started:.1f} s.")
+    return 0
+
+
+def run_import(arguments: argparse.Namespace) -> int:
+    from data_seed.importer import import_directory
+
+    return import_directory(arguments.directory, resolve_url(arguments.url))
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parser().parse_args(argv)
+    if arguments.command == "generate":
+        return run_generate(arguments)
+    return run_import(arguments)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""The importer's problem list: what is wrong, where, capped so a broken extract stays readable.
+
+Rows are numbered as the user sees them in the file: in a CSV the header is line 1, so the
+first data row is row 2 (a text editor's line number); in a Parquet file the first row is
+row 1. Every source of problems hands over a Polars frame of offending rows; only the first
+``cap`` of all problems are turned into Python objects, the rest are only counted.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from data_seed.contracts import ROW
+
+DEFAULT_CAP = 50
+LONGEST_VALUE = 60
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    row: int | None  # None: the problem is about the whole file or a column
+    column: str | None
+    value: object
+    message: str
+
+    def sort_key(self) -> tuple:
+        return (self.file, -1 if self.row is None else self.row, self.column or "")
+
+    def line(self) -> str:
+        where = [self.file]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column:
+            where.append(f"column {self.column}")
+        text = ", ".join(where)
+        if self.row is not None:
+            text += f", value {show(self.value)}"
+        return f"{text}: {self.message}"
+
+
+def show(value: object) -> str:
+    if value is None:
+        return "(empty)"
+    text = str(value)
+    if len(text) > LONGEST_VALUE:
+        text = text[: LONGEST_VALUE - 1] + "…"
+    return repr(text)
+
+
+@dataclass
+class ProblemLog:
+    cap: int = DEFAULT_CAP
+    sample: list[Problem] = field(default_factory=list)
+    total: int = 0
+    # How many rows each rule rejected, per file: the overview when one rule fails thousands of times.
+    by_rule: Counter = field(default_factory=Counter)
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+    def add(self, problem: Problem) -> None:
+        self.total += 1
+        self.sample.append(problem)
+        self._trim()
+
+    def add_rows(
+        self,
+        file: str,
+        rows: pl.DataFrame,
+        column: str | None,
+        explain: Callable[[Mapping[str, object]], str],
+        value: Callable[[Mapping[str, object]], object] | None = None,
+        rule: str | None = None,
+    ) -> None:
+        """Record every row of ``rows`` (which carries ROW) as one problem each, counted under ``rule``."""
+        if rows.height == 0:
+            return
+        self.total += rows.height
+        if rule:
+            self.by_rule[(file, rule)] += rows.height
+        # The smallest row numbers of each source are enough to build the global first ``cap``.
+        first = rows.sort(ROW).head(self.cap) if ROW in rows.columns else rows.head(self.cap)
+        for record in first.iter_rows(named=True):
+            shown = value(record) if value else record.get(column) if column else None
+            self.sample.append(Problem(file, record.get(ROW), column, shown, explain(record)))
+        self._trim()
+
+    def _trim(self) -> None:
+        self.sample.sort(key=Problem.sort_key)
+        del self.sample[self.cap :]
+
+    def render(self) -> str:
+        lines = []
+        if len(self.by_rule) > 1 or self.total > len(self.sample):
+            lines.append("Rows rejected, by rule:")
+            for (file, rule), count in sorted(self.by_rule.items()):
+                lines.append(f"  {file}, {rule}: {count:,} {'row' if count == 1 else 'rows'}")
+            lines.append(f"First {len(self.sample)} problem(s):" if self.total > len(self.sample) else "Problems:")
+        lines.extend(problem.line() for problem in self.sample)
+        if self.total > len(self.sample):
+            lines.append(f"… and {self.total - len(self.sample):,} more")
+        return "\n".join(lines)

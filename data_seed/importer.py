@@ -1,0 +1,233 @@
+"""Import an operator's own extract: one CSV or Parquet file per table, validated before writing.
+
+``python -m data_seed import DIR [--url URL]`` ends here (``import_directory``). The whole
+directory is read and checked first; only when nothing is wrong is the warehouse replaced,
+in one all-or-nothing load. Checks run in two phases:
+
+1. structure and types: known file names, customers present, required columns present,
+   no unknown columns, every value readable as its column's type;
+2. contents (only when phase 1 is clean, so an unreadable value is not reported twice as
+   "empty"): legacy province codes mapped to the 34, then every data contract
+   (data_seed/contracts.py): not-null, accepted values, unique ids, references across
+   files, dates in order, non-negative money, first-of-month months.
+
+Everything is vectorised with Polars: a check produces a frame of offending rows, and only
+the first few of those become report lines (data_seed/import_report.py).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import Table
+
+from data_seed import reference
+from data_seed.contracts import CHECKS, ROW, Check, Relationship, Unique
+from data_seed.import_files import IMPORTED_TABLES, LISTED_TABLES, REQUIRED_FILES, empty_frame, find_files, read_table
+from data_seed.import_report import Problem, ProblemLog
+from data_seed.load import atomic_load
+
+# When two old provinces merge, their monthly contact counts add up in the new one.
+SUM_WHEN_PROVINCES_MERGE = ("care_contacts_monthly",)
+
+
+# --- phase 2: province codes, contracts ------------------------------------------------------
+
+
+def province_columns(table: Table) -> list[str]:
+    return [
+        column.name
+        for column in table.columns
+        if column.name == "province_code"
+        or any(key.target_fullname == "provinces.province_code" for key in column.foreign_keys)
+    ]
+
+
+def map_legacy_codes(frame: pl.DataFrame, table: Table, legacy: dict[str, str]) -> tuple[pl.DataFrame, int]:
+    """Old codes become their new unit; current and unknown codes stay (unknown ones fail a check)."""
+    mapped = 0
+    for name in province_columns(table):
+        column = pl.col(name)
+        mapped += frame.select(column.is_in(list(legacy)).sum()).item()
+        frame = frame.with_columns(column.replace(legacy))
+    return frame, mapped
+
+
+def sum_merged_provinces(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
+    """Rows of two old provinces now sharing a key are added up (counts are additive)."""
+    key = [column.name for column in table.primary_key.columns]
+    measures = [name for name in frame.columns if name not in key and name != ROW]
+    # A sum of only empty values stays empty (answered_within_60s is NULL off the call centre).
+    sums = [pl.when(pl.col(name).is_not_null().any()).then(pl.col(name).sum()).alias(name) for name in measures]
+    merged = frame.group_by(key, maintain_order=True).agg(pl.col(ROW).min(), *sums)
+    return merged.select(frame.columns)
+
+
+def explain(check: Check, row) -> str:
+    if isinstance(check, Relationship) and check.target_table.name == "provinces":
+        country = f", nor '{check.also[0]}' for the whole country" if check.also else ""
+        text = f"unknown province code: neither one of the 34 current codes nor one of the 63 legacy codes{country}"
+        code = str(row.get(check.column))
+        if code.isdigit() and len(code) == 1:
+            text += f" (codes have two digits: '0{code}')"  # a spreadsheet dropped the leading zero
+        return text
+    return check.explain(row)
+
+
+def rule_name(check: Check) -> str:
+    return check.name.removeprefix(f"{check.table.name}.").removeprefix(f"{check.table.name}: ")
+
+
+def report_value(check: Check):
+    if isinstance(check, Unique):
+        return lambda row: ", ".join(str(row[name]) for name in check.columns)
+    return None
+
+
+def run_contracts(frames: dict[str, pl.DataFrame], files: dict[str, str], problems: ProblemLog) -> None:
+    for check in CHECKS:
+        if check.table.name not in files:
+            continue  # reference and loader tables are not checked here
+        if isinstance(check, Unique) and check.table.name in SUM_WHEN_PROVINCES_MERGE:
+            continue  # checked before the legacy codes were mapped
+        if isinstance(check, Relationship) and check.target_table.name not in frames:
+            continue
+        rows = check.offending_rows(frames)
+        problems.add_rows(
+            files[check.table.name],
+            rows,
+            check.column,
+            lambda row, check=check: explain(check, row),
+            report_value(check),
+            rule=rule_name(check),
+        )
+
+
+# --- the whole import ------------------------------------------------------------------------
+
+
+@dataclass
+class Validated:
+    frames: dict[str, pl.DataFrame] = field(default_factory=dict)  # every imported table, in table types
+    notes: list[str] = field(default_factory=list)  # things the user should know (empty tables, mapped codes)
+    problems: ProblemLog = field(default_factory=ProblemLog)
+    contents_checked: bool = False  # False when phase 1 failed and the contracts did not run
+
+
+def reference_frames() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """provinces and legacy_provinces, from the project's reference data (data_seed/reference.py)."""
+    return reference.provinces_frame(), reference.legacy_provinces_frame()
+
+
+def validate_directory(directory: Path) -> Validated:
+    result = Validated()
+    problems = result.problems
+    if not directory.is_dir():
+        problems.add(Problem(str(directory), None, None, None, "not a directory"))
+        return result
+    paths = find_files(directory, problems)
+    files = {table.name: f"{table.name}.csv" for table in IMPORTED_TABLES}
+    for table in LISTED_TABLES:
+        path = paths.get(table.name)
+        if path is None:
+            result.frames[table.name] = empty_frame(table)
+            if table.name not in REQUIRED_FILES:
+                result.notes.append(f"{table.name}: no file, the table will be empty")
+            continue
+        files[table.name] = path.name
+        frame = read_table(table, path, problems, result.notes)
+        if frame is not None:
+            result.frames[table.name] = frame
+    if problems:
+        return result
+
+    provinces, legacy = reference_frames()
+    current = set(provinces.get_column("province_code").to_list())
+    # A valid new code stays itself even where an old code had the same digits.
+    old_to_new = {old: new for old, new in legacy.select("old_code", "new_code").iter_rows() if old not in current}
+    for table in IMPORTED_TABLES:
+        if not province_columns(table):
+            continue
+        frame = result.frames[table.name]
+        if table.name in SUM_WHEN_PROVINCES_MERGE:
+            # Duplicates in the file itself are an error; only merges created by the mapping are added up.
+            for check in CHECKS:
+                if isinstance(check, Unique) and check.table is table:
+                    rows = check.offending_rows(result.frames)
+                    problems.add_rows(
+                        files[table.name], rows, check.column, check.explain, report_value(check), rule_name(check)
+                    )
+        frame, mapped = map_legacy_codes(frame, table, old_to_new)
+        if mapped:
+            result.notes.append(f"{table.name}: {mapped:,} legacy province codes mapped to the 34 current units")
+            if table.name in SUM_WHEN_PROVINCES_MERGE:
+                frame = sum_merged_provinces(frame, table)
+        result.frames[table.name] = frame
+
+    checked = dict(result.frames, provinces=provinces, legacy_provinces=legacy)
+    run_contracts(checked, files, problems)
+    result.contents_checked = True
+    return result
+
+
+def data_through(frames: dict[str, pl.DataFrame]) -> date | None:
+    """Last month with revenue; without revenue, the last month any monthly or customer date shows."""
+    revenue = frames["revenue_monthly"]
+    if revenue.height:
+        return revenue.get_column("revenue_month").max()
+    candidates = []
+    for table in IMPORTED_TABLES:
+        if table.name == "kpi_targets":
+            continue  # targets may lie in the future
+        frame = frames[table.name]
+        for column in table.columns:
+            if column.name.endswith("_month") and frame.height:
+                candidates.append(frame.get_column(column.name).max())
+    customers = frames["customers"]
+    for name in ("activated_on", "churned_on"):
+        latest = customers.get_column(name).max() if customers.height else None
+        if latest is not None:
+            candidates.append(latest.replace(day=1))
+    candidates = [value for value in candidates if value is not None]
+    return max(candidates) if candidates else None
+
+
+def write(validated: Validated, directory: Path, url: str) -> date | None:
+    provinces, legacy = reference_frames()
+    through = data_through(validated.frames)
+    with atomic_load(url, f"import:{directory}") as load:
+        load.write("provinces", provinces)
+        load.write("legacy_provinces", legacy)
+        for table in IMPORTED_TABLES:
+            load.write(table.name, validated.frames[table.name].select(column.name for column in table.columns))
+        if through is not None:
+            load.set_meta(data_through=through)
+    return through
+
+
+def import_directory(directory: Path, url: str) -> int:
+    """Validate every file in ``directory``, then replace the warehouse at ``url``. Exit code."""
+    directory = Path(directory)
+    validated = validate_directory(directory)
+    if validated.problems:
+        problems = validated.problems
+        print(f"Import refused: {problems.total:,} problem(s) in {directory}; nothing was written.", file=sys.stderr)
+        print(problems.render(), file=sys.stderr)
+        if not validated.contents_checked:
+            print(
+                "Fix these first: the checks on the values themselves (accepted values, references between files, "
+                "dates in order, …) run once every file can be read.",
+                file=sys.stderr,
+            )
+        return 1
+    through = write(validated, directory, url)
+    for note in validated.notes:
+        print(note)
+    for table in LISTED_TABLES:
+        print(f"{table.name}: {validated.frames[table.name].height:,} rows")
+    print(f"Imported {directory}; data through {through.isoformat() if through else 'unknown'}.")
+    return 0

@@ -1,0 +1,119 @@
+"""Revenue measures: revenue, ARPU, revenue share.
+
+revenue_monthly holds exactly one row per month a customer was active (the generator's
+and the importer's contract), so the number of rows is the number of customer-months:
+ARPU = revenue ÷ customer-months = revenue ÷ average active customers ÷ months.
+"""
+
+from collections.abc import Sequence
+
+from sqlalchemy import Subquery, func, literal, select
+
+from queries.filters import Filters, Scope
+from queries.measures_base import (
+    Measure,
+    customer_dimensions,
+    customer_scope,
+    period_bounds,
+    period_months,
+    share_of_total,
+    summarise,
+    with_customer,
+)
+from queries.sql_functions import ratio
+from queries.tables import revenue_monthly
+
+
+def revenue_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subquery:
+    """One row per customer-month in the period: revenue_vnd and customer_month = 1."""
+    start, stop = period_bounds(filters)
+    r = revenue_monthly.c
+    return (
+        select(
+            *customer_dimensions(by, filters, r.revenue_month),
+            r.revenue_vnd.label("revenue_vnd"),
+            literal(1).label("customer_month"),
+        )
+        .select_from(with_customer(revenue_monthly, r.customer_id, by))
+        .where(r.revenue_month >= start, r.revenue_month < stop, customer_scope(filters, scope))
+        .subquery("facts")
+    )
+
+
+def _revenue(filters: Filters, scope: Scope, by):
+    facts = revenue_facts(filters, scope, by)
+    return summarise(
+        facts,
+        by,
+        {"revenue": lambda f: func.coalesce(func.sum(f.revenue_vnd), 0)},
+        lambda a: a["revenue"],
+        months=period_months(filters),
+    )
+
+
+def _arpu(filters: Filters, scope: Scope, by):
+    facts = revenue_facts(filters, scope, by)
+    return summarise(
+        facts,
+        by,
+        {
+            "numerator": lambda f: func.coalesce(func.sum(f.revenue_vnd), 0),
+            "denominator": lambda f: func.coalesce(func.sum(f.customer_month), 0),
+        },
+        lambda a: ratio(a["numerator"], a["denominator"]),
+        months=period_months(filters),
+    )
+
+
+def _revenue_share(filters: Filters, scope: Scope, by):
+    facts = revenue_facts(filters, scope, by)
+    return summarise(
+        facts,
+        by,
+        {"numerator": lambda f: func.coalesce(func.sum(f.revenue_vnd), 0)},
+        share_of_total(by),
+        months=period_months(filters),
+    )
+
+
+REVENUE_MEASURES: tuple[Measure, ...] = (
+    Measure(
+        name="revenue",
+        label_vi="Doanh thu",
+        label_en="Revenue",
+        description_vi="Tổng doanh thu dịch vụ trong kỳ (đồng).",
+        description_en="Service revenue earned in the period (VND).",
+        unit="vnd",
+        direction=1,
+        kind="flow",
+        topic="revenue",
+        build=_revenue,
+    ),
+    Measure(
+        name="arpu",
+        label_vi="ARPU (doanh thu bình quân mỗi khách hàng/tháng)",
+        label_en="ARPU (average revenue per customer per month)",
+        description_vi="Doanh thu trong kỳ ÷ số khách hàng hoạt động bình quân ÷ số tháng, tức doanh thu ÷ "
+        "số khách hàng-tháng (mỗi tháng khách hàng có hoạt động là một khách hàng-tháng).",
+        description_en="Revenue in the period ÷ average active customers ÷ months, i.e. revenue ÷ "
+        "customer-months (each month a customer was active counts once).",
+        unit="vnd",
+        direction=1,
+        kind="flow",
+        topic="revenue",
+        build=_arpu,
+        summable=False,
+    ),
+    Measure(
+        name="revenue_share",
+        label_vi="Tỷ trọng doanh thu",
+        label_en="Revenue share",
+        description_vi="Doanh thu trong kỳ của nhóm ÷ tổng doanh thu của mọi nhóm trong bộ lọc.",
+        description_en="Revenue of the group in the period ÷ revenue of all groups in the filter.",
+        unit="percent",
+        direction=0,
+        kind="flow",
+        topic="revenue",
+        build=_revenue_share,
+    ),
+)

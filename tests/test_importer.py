@@ -1,0 +1,371 @@
+"""The importer: good extracts load completely; every kind of bad extract is refused, row-numbered,
+with nothing written (the target warehouse keeps its previous content, byte for byte in content).
+
+Good input is made by exporting a small seeded warehouse to CSV and to Parquet, as an
+operator's extract would look; each bad case breaks one thing in a copy of it.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sqlalchemy import create_engine, func, select
+
+from data_seed.importer import import_directory
+from queries import tables as t
+from queries.engine import PROJECT_ROOT
+from tests.conftest import TEST_END_MONTH, TEST_SEED
+from tests.warehouse_files import export_warehouse, read_table, warehouse_checksum
+
+SMALL_CUSTOMERS = 2_000
+SMALL_MONTHS = 12
+
+
+@pytest.fixture(scope="module")
+def source_url(tmp_path_factory) -> str:
+    from data_seed import seed_warehouse
+
+    url = f"duckdb:///{tmp_path_factory.mktemp('source') / 'source.duckdb'}"
+    seed_warehouse(url, customers=SMALL_CUSTOMERS, months=SMALL_MONTHS, seed=TEST_SEED, end_month=TEST_END_MONTH)
+    return url
+
+
+@pytest.fixture(scope="module")
+def csv_dir(source_url, tmp_path_factory) -> Path:
+    return export_warehouse(source_url, tmp_path_factory.mktemp("csv"), "csv")
+
+
+@pytest.fixture(scope="module")
+def parquet_dir(source_url, tmp_path_factory) -> Path:
+    return export_warehouse(source_url, tmp_path_factory.mktemp("parquet"), "parquet")
+
+
+@pytest.fixture(scope="module")
+def occupied(csv_dir, tmp_path_factory) -> tuple[str, dict]:
+    """A warehouse already holding data, and its checksum; bad imports must leave it exactly as it is."""
+    url = f"duckdb:///{tmp_path_factory.mktemp('occupied') / 'warehouse.duckdb'}"
+    assert import_directory(csv_dir, url) == 0
+    return url, warehouse_checksum(url)
+
+
+@pytest.fixture()
+def work_dir(csv_dir, tmp_path) -> Path:
+    """A private copy of the good CSV extract, for one test to break."""
+    return Path(shutil.copytree(csv_dir, tmp_path / "extract"))
+
+
+def scalar(url: str, statement):
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(statement).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def aggregates(url: str) -> dict[str, object]:
+    return {
+        "revenue": scalar(url, select(func.sum(t.revenue_monthly.c.revenue_vnd))),
+        "billed": scalar(url, select(func.sum(t.bills.c.billed_vnd))),
+        "paid": scalar(url, select(func.sum(t.bills.c.paid_vnd))),
+        "churned": scalar(url, select(func.count()).where(t.customers.c.status == "churned")),
+        "key_accounts": scalar(url, select(func.count()).where(t.customers.c.is_key_account)),
+        "last_opened": scalar(url, select(func.max(t.complaints.c.opened_at))),
+        "resolved": scalar(url, select(func.count(t.complaints.c.resolved_at))),
+        "answered": scalar(url, select(func.sum(t.care_contacts_monthly.c.answered_within_60s))),
+        "nps": scalar(url, select(func.sum(t.surveys.c.nps_score))),
+        "targets": scalar(url, select(func.sum(t.kpi_targets.c.target_value))),
+    }
+
+
+def row_counts(url: str) -> dict[str, int]:
+    return {name: scalar(url, select(func.count()).select_from(table)) for name, table in t.metadata.tables.items()}
+
+
+def data_through(url: str) -> str:
+    meta = t.warehouse_meta
+    return scalar(url, select(meta.c.value).where(meta.c.key == "data_through"))
+
+
+def assert_same_content(source_url: str, target_url: str) -> None:
+    source_counts, target_counts = row_counts(source_url), row_counts(target_url)
+    for name in t.metadata.tables:
+        if name != "warehouse_meta":
+            assert target_counts[name] == source_counts[name], name
+    assert target_counts["customers"] == SMALL_CUSTOMERS
+    target, source = aggregates(target_url), aggregates(source_url)
+    # A float sum depends on summation order; everything else must match exactly.
+    assert target.pop("targets") == pytest.approx(source.pop("targets"), rel=1e-12)
+    assert target == source
+    assert data_through(target_url) == date(2026, 10, 1).isoformat()
+
+
+# --- good input -----------------------------------------------------------------------------
+
+
+def test_csv_extract_imports_completely(source_url, csv_dir, empty_duck_url, capsys):
+    assert import_directory(csv_dir, empty_duck_url) == 0
+    assert_same_content(source_url, empty_duck_url)
+    output = capsys.readouterr().out
+    assert f"customers: {SMALL_CUSTOMERS:,} rows" in output
+    assert "data through 2026-10-01" in output
+    source = scalar(empty_duck_url, select(t.warehouse_meta.c.value).where(t.warehouse_meta.c.key == "source"))
+    assert source == f"import:{csv_dir}"
+
+
+def test_parquet_extract_imports_completely(source_url, parquet_dir, empty_duck_url):
+    assert import_directory(parquet_dir, empty_duck_url) == 0
+    assert_same_content(source_url, empty_duck_url)
+    # Parquet keeps types, so the rows themselves must round-trip exactly.
+    assert read_table(empty_duck_url, "complaints").equals(read_table(source_url, "complaints"))
+
+
+@pytest.mark.postgres
+def test_csv_extract_imports_into_postgresql(source_url, csv_dir, empty_pg_url):
+    assert import_directory(csv_dir, empty_pg_url) == 0
+    assert_same_content(source_url, empty_pg_url)
+
+
+def test_missing_optional_files_mean_empty_tables(csv_dir, tmp_path, empty_duck_url, capsys):
+    extract = tmp_path / "only_customers"
+    extract.mkdir()
+    # Churn and port-in details live in other files; keep customers self-consistent without them.
+    shutil.copy(csv_dir / "customers.csv", extract / "customers.csv")
+    assert import_directory(extract, empty_duck_url) == 0
+    output = capsys.readouterr().out
+    assert "complaints: no file, the table will be empty" in output
+    counts = row_counts(empty_duck_url)
+    assert counts["customers"] == SMALL_CUSTOMERS and counts["complaints"] == 0 and counts["provinces"] == 34
+
+
+def test_legacy_province_codes_land_in_their_new_province(work_dir, empty_duck_url, capsys):
+    customers = read_strings(work_dir / "customers.csv")
+    # 02 Hà Giang merged into 08 Tuyên Quang; 77 Bà Rịa - Vũng Tàu into 79 Hồ Chí Minh.
+    customers = set_cells(customers, "province_code", {0: "02", 1: "77", 2: "01"})
+    customers.write_csv(work_dir / "customers.csv")
+    # A care-contact row of the old province adds to the new province's row for the same month.
+    contacts = read_strings(work_dir / "care_contacts_monthly.csv")
+    tuyen_quang = contacts.filter(pl.col("province_code") == "08").head(1)
+    contacts = pl.concat([contacts, tuyen_quang.with_columns(province_code=pl.lit("02"))])
+    contacts.write_csv(work_dir / "care_contacts_monthly.csv")
+
+    assert import_directory(work_dir, empty_duck_url) == 0
+    assert "legacy province codes mapped" in capsys.readouterr().out
+    imported = read_table(empty_duck_url, "customers").head(3).get_column("province_code").to_list()
+    assert imported == ["08", "79", "01"]
+    key = tuyen_quang.row(0, named=True)
+    merged = read_table(empty_duck_url, "care_contacts_monthly").filter(
+        (pl.col("contact_month") == date.fromisoformat(key["contact_month"]))
+        & (pl.col("province_code") == "08")
+        & (pl.col("channel") == key["channel"])
+    )
+    assert merged.height == 1
+    assert merged.item(0, "contacts_offered") == 2 * int(key["contacts_offered"])
+
+
+# --- bad input: refused, row-numbered, nothing written -----------------------------------------
+
+
+def read_strings(path: Path) -> pl.DataFrame:
+    return pl.read_csv(path, infer_schema=False)
+
+
+def set_cells(frame: pl.DataFrame, column: str, values: dict[int, str | None]) -> pl.DataFrame:
+    """Replace cells by data-row index (0 = first data row = line 2 of the CSV)."""
+    cells = frame.get_column(column).to_list()
+    for index, value in values.items():
+        cells[index] = value
+    return frame.with_columns(pl.Series(column, cells, dtype=pl.String))
+
+
+def first_index(frame: pl.DataFrame, condition: pl.Expr) -> int:
+    return frame.with_row_index("i").filter(condition).item(0, "i")
+
+
+def refused(work_dir: Path, occupied: tuple[str, dict], capsys) -> str:
+    url, before = occupied
+    capsys.readouterr()
+    assert import_directory(work_dir, url) == 1
+    assert warehouse_checksum(url) == before
+    captured = capsys.readouterr()
+    assert "nothing was written" in captured.err
+    return captured.err
+
+
+def break_cell(work_dir: Path, table: str, column: str, value: str | None, where: pl.Expr | None = None) -> int:
+    """Set one cell; returns the row number the user sees (CSV line)."""
+    frame = read_strings(work_dir / f"{table}.csv")
+    index = first_index(frame, where) if where is not None else 5
+    set_cells(frame, column, {index: value}).write_csv(work_dir / f"{table}.csv")
+    return index + 2
+
+
+def test_wrong_type_is_reported_with_its_line(work_dir, occupied, capsys):
+    line = break_cell(work_dir, "customers", "birth_year", "19x0")
+    report = refused(work_dir, occupied, capsys)
+    assert f"customers.csv, row {line}, column birth_year, value '19x0': cannot be read as a whole number" in report
+
+
+def test_bad_timestamp_and_boolean_are_reported(work_dir, occupied, capsys):
+    line = break_cell(work_dir, "complaints", "opened_at", "31/01/2026 10:00")
+    other = break_cell(work_dir, "complaints", "escalated", "yes", pl.col("complaint_id") != "0")
+    report = refused(work_dir, occupied, capsys)
+    assert (
+        f"complaints.csv, row {line}, column opened_at, value '31/01/2026 10:00': cannot be read as a local timestamp"
+        in report
+    )
+    assert f"complaints.csv, row {other}, column escalated, value 'yes': cannot be read as true or false" in report
+
+
+def test_parquet_value_that_would_change_on_cast_is_reported(parquet_dir, tmp_path, occupied, capsys):
+    extract = Path(shutil.copytree(parquet_dir, tmp_path / "extract"))
+    customers = pl.read_parquet(extract / "customers.parquet")
+    years = customers.get_column("birth_year").cast(pl.Float64).scatter(3, 1980.5)
+    customers.with_columns(years).write_parquet(extract / "customers.parquet")
+    report = refused(extract, occupied, capsys)
+    # Parquet rows count from 1 (no header line); 1980.0 elsewhere is accepted as a whole number.
+    assert "customers.parquet, row 4, column birth_year, value '1980.5': cannot be read as a whole number" in report
+    assert report.count("cannot be read") == 1
+
+
+def test_row_numbers_count_line_breaks_inside_quoted_values(work_dir, occupied, capsys):
+    customers = read_strings(work_dir / "customers.csv")
+    customers = set_cells(customers, "full_name", {1: "Nguyễn Văn A\n(chủ hộ)"})
+    set_cells(customers, "birth_year", {5: "19x0"}).write_csv(work_dir / "customers.csv")
+    report = refused(work_dir, occupied, capsys)
+    # Data row 6 starts on line 8: the header, five rows before it, one of them two lines long.
+    assert "customers.csv, row 8, column birth_year, value '19x0'" in report
+
+
+def test_malformed_csv_lines_are_named(work_dir, occupied, capsys):
+    lines = (work_dir / "staff.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[3] = lines[3].rstrip("\n") + ",extra\n"  # line 4: a comma in an unquoted value
+    (work_dir / "staff.csv").write_text("".join(lines), encoding="utf-8")
+    surveys = (work_dir / "surveys.csv").read_bytes().split(b"\n")
+    surveys[2] = surveys[2] + "é".encode("cp1258")  # line 3 saved in a Windows code page
+    (work_dir / "surveys.csv").write_bytes(b"\n".join(surveys))
+    report = refused(work_dir, occupied, capsys)
+    assert "staff.csv, row 4, value " in report and "has 5 fields, the header has 4" in report
+    assert "surveys.csv, row 3, value 'byte 0xe9': not UTF-8 text: save the file as 'CSV UTF-8'" in report
+
+
+def test_empty_file_and_repeated_header_are_refused(work_dir, occupied, capsys):
+    (work_dir / "training.csv").write_text("", encoding="utf-8")
+    header, *rest = (work_dir / "campaigns.csv").read_text(encoding="utf-8").splitlines()
+    (work_dir / "campaigns.csv").write_text(
+        "\n".join([header + ",name", *(line + ",x" for line in rest)]) + "\n", encoding="utf-8"
+    )
+    report = refused(work_dir, occupied, capsys)
+    assert "training.csv: empty file: a header row with the column names is needed" in report
+    assert "campaigns.csv, column name: column appears twice" in report
+
+
+def test_unknown_category_is_refused(work_dir, occupied, capsys):
+    line = break_cell(work_dir, "complaints", "category", "weather")
+    report = refused(work_dir, occupied, capsys)
+    assert f"complaints.csv, row {line}, column category, value 'weather': must be one of coverage, billing" in report
+
+
+def test_unknown_province_code_is_refused(work_dir, occupied, capsys):
+    line = break_cell(work_dir, "customers", "province_code", "99")
+    report = refused(work_dir, occupied, capsys)
+    assert f"customers.csv, row {line}, column province_code, value '99': unknown province code" in report
+
+
+def test_resolved_before_opened_is_refused(work_dir, occupied, capsys):
+    line = break_cell(
+        work_dir,
+        "complaints",
+        "resolved_at",
+        "2000-01-01 00:00:00",
+        pl.col("resolved_at").is_not_null(),
+    )
+    report = refused(work_dir, occupied, capsys)
+    assert (
+        f"complaints.csv, row {line}, column resolved_at, value '2000-01-01 00:00:00': must be on or after opened_at ("
+        in report
+    )
+
+
+def test_negative_money_is_refused(work_dir, occupied, capsys):
+    line = break_cell(work_dir, "revenue_monthly", "revenue_vnd", "-5000")
+    report = refused(work_dir, occupied, capsys)
+    assert f"revenue_monthly.csv, row {line}, column revenue_vnd, value '-5000': must be ≥ 0" in report
+
+
+def test_duplicate_id_is_refused_naming_the_first_row(work_dir, occupied, capsys):
+    customers = read_strings(work_dir / "customers.csv")
+    # A second customer with the id of the first one, appended at the end of the file.
+    twin = customers.head(1).with_columns(full_name=pl.lit("Người Khác"))
+    pl.concat([customers, twin]).write_csv(work_dir / "customers.csv")
+    report = refused(work_dir, occupied, capsys)
+    first_id = customers.item(0, "customer_id")
+    where = f"customers.csv, row {customers.height + 2}, column customer_id, value '{first_id}'"
+    assert f"{where}: duplicate customer_id (first on row 2)" in report
+
+
+def test_dangling_customer_reference_is_refused(work_dir, occupied, capsys):
+    line = break_cell(work_dir, "complaints", "customer_id", "987654321")
+    report = refused(work_dir, occupied, capsys)
+    where = f"complaints.csv, row {line}, column customer_id, value '987654321'"
+    assert f"{where}: no customers row with customer_id = 987654321" in report
+
+
+def test_missing_required_column_is_refused(work_dir, occupied, capsys):
+    read_strings(work_dir / "customers.csv").drop("segment").write_csv(work_dir / "customers.csv")
+    report = refused(work_dir, occupied, capsys)
+    assert "customers.csv, column segment: required column is missing" in report
+
+
+def test_unknown_column_is_refused(work_dir, occupied, capsys):
+    frame = read_strings(work_dir / "complaints.csv")
+    frame.rename({"resolved_at": "resolved_time"}).write_csv(work_dir / "complaints.csv")
+    report = refused(work_dir, occupied, capsys)
+    assert "complaints.csv, column resolved_time: unknown column for complaints" in report
+
+
+def test_missing_customers_file_is_refused(work_dir, occupied, capsys):
+    (work_dir / "customers.csv").unlink()
+    report = refused(work_dir, occupied, capsys)
+    assert "customers.csv: missing: this file is required" in report
+
+
+def test_unknown_file_is_refused(work_dir, occupied, capsys):
+    (work_dir / "provinces.csv").write_text("province_code\n01\n", encoding="utf-8")
+    (work_dir / "notes.txt").write_text("hello", encoding="utf-8")
+    report = refused(work_dir, occupied, capsys)
+    assert "provinces.csv: unknown file" in report and "reference data" in report
+    assert "notes.txt: unknown file" in report
+
+
+def test_report_is_capped_with_a_count_of_the_rest(work_dir, occupied, capsys):
+    revenue = read_strings(work_dir / "revenue_monthly.csv")
+    revenue.with_columns(revenue_vnd=pl.lit("-1")).write_csv(work_dir / "revenue_monthly.csv")
+    report = refused(work_dir, occupied, capsys)
+    assert report.count(": must be ≥ 0\n") == 50
+    assert f"revenue_monthly.csv, revenue_vnd: must be ≥ 0: {revenue.height:,} rows" in report
+    assert f"… and {revenue.height - 50:,} more" in report
+    assert "revenue_monthly.csv, row 2, column revenue_vnd" in report  # the first rows come first
+
+
+def test_cli_imports_and_refuses(csv_dir, tmp_path, empty_duck_url):
+    def run(directory: Path) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "data_seed", "import", str(directory), "--url", empty_duck_url]
+        return subprocess.run(
+            command, cwd=PROJECT_ROOT, capture_output=True, text=True, env=dict(os.environ), timeout=300
+        )
+
+    good = run(csv_dir)
+    assert good.returncode == 0, good.stderr
+    assert f"customers: {SMALL_CUSTOMERS:,} rows" in good.stdout
+    broken = Path(shutil.copytree(csv_dir, tmp_path / "broken"))
+    (broken / "customers.csv").unlink()
+    bad = run(broken)
+    assert bad.returncode == 1
+    assert "customers.csv: missing: this file is required" in bad.stderr
+    assert row_counts(empty_duck_url)["customers"] == SMALL_CUSTOMERS
