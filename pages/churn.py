@@ -1,0 +1,7 @@
+"""Churn: who leaves, why, to which competitor; retention campaigns (coming: a later issue fills this page)."""
+
+from dashboard.components import coming_soon
+from dashboard.session import current_view
+
+view = current_view()
+coming_soon(view.lang, view.description)

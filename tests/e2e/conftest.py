@@ -1,0 +1,161 @@
+"""Real-browser fixtures: the app on a free port, Debian Chromium driven by playwright.
+
+Never `playwright install` (it downloads a browser). Chromium comes from Debian
+(`apt-get install -y chromium`; .ci/run installs it). Locally the suite skips with
+the reason when Chromium is missing; on CI (CI=true) it fails instead.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.conftest import ON_CI
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = PROJECT_ROOT / "screenshots"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+STARTUP_SECONDS = 60
+
+
+def require_chromium() -> str:
+    path = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    if path:
+        return path
+    reason = f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)"
+    if ON_CI:
+        pytest.fail(f"{reason}; CI=true: the browser tests must run")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_healthy(base_url: str, process: subprocess.Popen, log_path: Path) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited early:\n{log_path.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"streamlit not healthy after {STARTUP_SECONDS} s:\n{log_path.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    return require_chromium()
+
+
+@pytest.fixture(scope="session")
+def app_url(chromium_path, duck_url, tmp_path_factory) -> str:
+    """`streamlit run dashboard/app.py` on a free port against the small seeded warehouse."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    log_path = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
+    env = {**os.environ, "WAREHOUSE_URL": duck_url}
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(PROJECT_ROOT / "dashboard" / "app.py"),
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
+    with log_path.open("w") as log:
+        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until_healthy(base_url, process, log_path)
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=chromium_path, args=CHROMIUM_ARGS, chromium_sandbox=False, headless=True
+        )
+        yield launched
+        launched.close()
+
+
+class RequestLog:
+    """Every request and websocket the page opens, to prove nothing leaves the machine."""
+
+    def __init__(self) -> None:
+        self.urls: list[str] = []
+
+    def record(self, url: str) -> None:
+        self.urls.append(url)
+
+    def foreign(self) -> list[str]:
+        outside = []
+        for url in self.urls:
+            parts = urlsplit(url)
+            if parts.scheme in ("data", "blob", "about"):
+                continue
+            if parts.hostname not in LOCAL_HOSTS:
+                outside.append(url)
+        return outside
+
+
+@pytest.fixture()
+def page(browser):
+    """A fresh browser context per test (no shared cookies or session), with its requests logged."""
+    context = browser.new_context(
+        viewport={"width": 1440, "height": 2000}, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh"
+    )
+    tab = context.new_page()
+    requests = RequestLog()
+    tab.on("request", lambda request: requests.record(request.url))
+    tab.on("websocket", lambda socket_: requests.record(socket_.url))
+    tab.requests = requests
+    yield tab
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots_dir() -> Path:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    return SCREENSHOTS
