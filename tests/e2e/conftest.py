@@ -72,12 +72,29 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="session")
-def app_url(chromium_path, duck_url, tmp_path_factory) -> str:
-    """`streamlit run dashboard/app.py` on a free port against the small seeded warehouse."""
+def e2e_var_dir(tmp_path_factory) -> Path:
+    """The server's var/ directory (CRM_VAR_DIR): the five demo users, a fresh login state
+    and audit log. Tests log in through the real form with DEMO_PASSWORDS."""
+    from dashboard.users import seed_demo
+
+    var_dir = tmp_path_factory.mktemp("var")
+    seed_demo(var_dir / "users.toml", rounds=4)
+    return var_dir
+
+
+@pytest.fixture(scope="session")
+def app_url(chromium_path, duck_url, tmp_path_factory, e2e_var_dir) -> str:
+    """`streamlit run dashboard/app.py` on a free port against a copy of the small seeded warehouse.
+
+    A copy, because the server process keeps its DuckDB file locked for as long as it runs:
+    on the shared file, every later test in this process that opens it would fail."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    log_path = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
-    env = {**os.environ, "WAREHOUSE_URL": duck_url}
+    server_dir = tmp_path_factory.mktemp("streamlit")
+    log_path = server_dir / "streamlit.log"
+    warehouse_copy = server_dir / "warehouse.duckdb"
+    shutil.copyfile(duck_url.removeprefix("duckdb:///"), warehouse_copy)
+    env = {**os.environ, "WAREHOUSE_URL": f"duckdb:///{warehouse_copy}", "CRM_VAR_DIR": str(e2e_var_dir)}
     command = [
         sys.executable,
         "-m",
@@ -159,3 +176,30 @@ def page(browser):
 def screenshots_dir() -> Path:
     SCREENSHOTS.mkdir(exist_ok=True)
     return SCREENSHOTS
+
+
+# --- logging in through the real form (issue 4) ------------------------------------------
+# Every page load is a new Streamlit session, and a new session starts at the login form.
+
+DEMO_PASSWORDS = {"executive": "executive-demo", "analyst": "analyst-demo", "manager": "manager-demo",
+                  "viewer": "viewer-demo", "admin": "admin-demo"}  # fmt: skip
+LOGIN_MS = 60_000
+
+
+def log_in(page, username: str = "executive", password: str | None = None) -> None:
+    """Fill in and submit the login form of the page that is open (it must show the form),
+    then wait until the frame is drawn (the freshness stamp appears in the sidebar)."""
+    import re
+
+    form = page.locator('[data-testid="stForm"]')
+    form.wait_for(timeout=LOGIN_MS)
+    form.locator('input[type="text"]').fill(username)
+    form.locator('input[type="password"]').fill(password or DEMO_PASSWORDS[username])
+    form.locator('[data-testid="stFormSubmitButton"] button').click()
+    page.get_by_text(re.compile(r"^(Dữ liệu đến hết|Data through) \d\d/\d\d/\d{4}$")).wait_for(timeout=LOGIN_MS)
+
+
+def open_as(page, url: str, username: str = "executive") -> None:
+    """Open `url` in the tab and log in as `username` (a demo user)."""
+    page.goto(url, wait_until="domcontentloaded")
+    log_in(page, username)
