@@ -20,6 +20,7 @@ seed: $(BIN)/activate
 	$(BIN)/python -m data_seed generate --customers 200000 --months 36
 
 run: $(BIN)/activate var/warehouse.duckdb
+	$(BIN)/python -m dashboard.users seed-demo
 	@echo "Dashboard: http://localhost:$(PORT)"
 	$(BIN)/streamlit run dashboard/app.py --server.port $(PORT) --server.address 0.0.0.0
 

@@ -17,13 +17,14 @@ import streamlit as st
 
 from dashboard.formatting import format_delta, format_month, format_value
 from dashboard.strings import t
+from queries.rules import RAG_AMBER_BAND, RAG_AMBER_BAND_POINTS
 
 # A coloured dot in the card label: plain text (no emoji font needed), coloured by Streamlit.
 RAG_MARKS = {"green": ":green[●]", "amber": ":orange[●]", "red": ":red[●]"}
-# Within this share of the target (on the wrong side) a KPI is amber, not red.
-AMBER_BAND = 0.05
-# NPS and other point scales can sit near zero, where a relative band means nothing.
-AMBER_BAND_POINTS = 3.0
+# Within this share of the target (on the wrong side) a KPI is amber, not red; NPS and other
+# point scales sit near zero, where a relative band means nothing. Named settings: queries/rules.py.
+AMBER_BAND = RAG_AMBER_BAND
+AMBER_BAND_POINTS = RAG_AMBER_BAND_POINTS
 CARDS_PER_ROW = 3
 COMPACT_FROM = 10_000_000  # money and counts this big show as "642,9 triệu ₫" on a card
 # Differences of two flows: their change reads in units, never as a percentage.
@@ -225,18 +226,24 @@ def data_table(
 
     The frame is already scoped: a download never holds more than the user may see.
     Pass `download` when the table shows formatted text and the file should carry the
-    raw numbers (a spreadsheet computes with them).
+    raw numbers (a spreadsheet computes with them). Each download writes an `export`
+    line to the audit log (dashboard/exports.py) with the user and filters of the page.
     """
+    from dashboard.exports import audited
+    from dashboard.session import published_view
+
     renames = {column: label for column, label in (labels or {}).items() if column in frame.columns}
     shown = frame.rename(renames)
     exported = shown if download is None else download
+    # Files are made on click, outside the run: the audit line's user and filters are taken now.
+    view = published_view()
     st.dataframe(shown, hide_index=True, key=f"{key}_table")
     st.caption(caption)
     left, right = st.columns(2)
     with left:
         st.download_button(
             t("download_csv", lang),
-            data=lambda: csv_bytes(exported),
+            data=audited(view, lambda: csv_bytes(exported), fmt="csv", file_stem=file_stem, rows=exported.height),
             file_name=f"{file_stem}.csv",
             mime="text/csv",
             key=f"{key}_csv",
@@ -245,7 +252,9 @@ def data_table(
     with right:
         st.download_button(
             t("download_excel", lang),
-            data=lambda: excel_bytes(exported, file_stem),
+            data=audited(
+                view, lambda: excel_bytes(exported, file_stem), fmt="xlsx", file_stem=file_stem, rows=exported.height
+            ),
             file_name=f"{file_stem}.xlsx",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             key=f"{key}_xlsx",

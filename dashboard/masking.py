@@ -41,13 +41,27 @@ def mask_name(name: str | None) -> str | None:
     return " ".join([family, *(word[0] + "***" for word in middle), given[0] + "*"])
 
 
-def mask_personal_columns(frame: pl.DataFrame, mask: bool) -> pl.DataFrame:
-    """The frame with its personal columns masked when ``mask`` (pass scope.mask_personal_data)."""
+MASKED_VALUE = "***"  # a column the caller marks personal, with no smarter mask of its own
+
+
+def mask_personal_columns(frame: pl.DataFrame, mask: bool, extra_columns: tuple[str, ...] = ()) -> pl.DataFrame:
+    """The frame with its personal columns masked when ``mask`` (pass scope.mask_personal_data).
+
+    ``full_name`` and ``phone`` get their readable masks; ``extra_columns`` (a list's own
+    personal columns, e.g. an address or an ID number) are replaced whole by MASKED_VALUE
+    (NULL stays NULL, so "no value" still reads as such).
+    """
     if not mask:
         return frame
     maskers = {"full_name": mask_name, "phone": mask_phone}
-    return frame.with_columns(
+    expressions = [
         pl.col(column).map_elements(maskers[column], return_dtype=pl.String)
         for column in PERSONAL_COLUMNS
         if column in frame.columns
-    )
+    ]
+    expressions += [
+        pl.when(pl.col(column).is_null()).then(None).otherwise(pl.lit(MASKED_VALUE)).alias(column)
+        for column in extra_columns
+        if column in frame.columns and column not in PERSONAL_COLUMNS
+    ]
+    return frame.with_columns(expressions) if expressions else frame

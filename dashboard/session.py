@@ -4,9 +4,11 @@ Streamlit dashboards rot when `st.session_state` is written from many places; ev
 write of this app goes through a function below, and pages only read the View the
 frame published.
 
-`current_scope()` is the ONE place the user's role scope comes from. Everything that
-touches data (queries, option lists, the map, downloads, "what changed") receives the
-scope from the View built with it; nothing queries without one.
+`current_scope()` is the ONE place the user's role scope comes from: the logged-in
+user's (dashboard.roles.scope_for), or NO_ACCESS — which matches no province — before
+login. Everything that touches data (queries, option lists, the map, downloads, "what
+changed") receives the scope from the View built with it; nothing queries without one.
+Login state itself lives under st.session_state["auth"] (dashboard/auth.py).
 """
 
 from dataclasses import dataclass
@@ -14,9 +16,12 @@ from datetime import date
 
 import streamlit as st
 
+from dashboard.auth import SESSION_KEY, current_user
 from dashboard.filter_options import FilterOptions, default_filters
+from dashboard.markdown_text import plain
+from dashboard.roles import NO_ACCESS, scope_for
 from dashboard.strings import DEFAULT_LANGUAGE, LANGUAGES
-from queries.filters import UNRESTRICTED, Filters, Scope
+from queries.filters import Filters, Scope
 
 LANGUAGE_KEY = "lang"
 # Filters field -> widget key. Every filter widget has a key, so its value survives
@@ -33,6 +38,7 @@ WIDGET_KEYS = {
 }
 VIEW_KEY = "_view"
 PERIOD_SEED_KEY = "_period_seed"
+BOUND_SCOPE_KEY = "_bound_scope"  # the scope the widget values below were chosen under
 
 
 @dataclass(frozen=True)
@@ -47,8 +53,29 @@ class View:
 
 
 def current_scope() -> Scope:
-    """The logged-in user's scope. Until login lands (issue 4) everyone sees everything."""
-    return UNRESTRICTED
+    """The logged-in user's scope (role and provinces re-read from the users file or the
+    identity provider on every run by dashboard.login.require_login); NO_ACCESS before login."""
+    user = current_user(st.session_state)
+    return NO_ACCESS if user is None else scope_for(user)
+
+
+def scope_key(scope: Scope) -> str:
+    """What a scope may see, as text (sorted: a frozenset's order is not stable)."""
+    provinces = "*" if scope.provinces is None else ",".join(sorted(scope.provinces))
+    return f"{scope.role}|{provinces}|{scope.can_list_customers}|{scope.mask_personal_data}|{scope.user}"
+
+
+def bind_to_scope(scope: Scope) -> None:
+    """Forget every choice made under another scope (another user in this browser tab, or
+    the same user's provinces changed): filters, page widgets, lists, the published view.
+    The next run seeds the filters from the link again, which drops what is now outside."""
+    key = scope_key(scope)
+    if st.session_state.get(BOUND_SCOPE_KEY) == key:
+        return
+    for name in list(st.session_state):
+        if name not in (SESSION_KEY, LANGUAGE_KEY):
+            del st.session_state[name]
+    st.session_state[BOUND_SCOPE_KEY] = key
 
 
 def seed_language(url_lang: str | None) -> None:
@@ -104,7 +131,8 @@ def seed_page_choice(key: str, param: str, allowed: tuple[str, ...], default: st
         return None
     wanted = st.query_params.get(param)
     st.session_state[key] = wanted if wanted in allowed else default
-    return f"{param}={wanted}" if wanted and wanted not in allowed else None
+    # Shown in a markdown notice: a crafted value must read as text, not as a link or image.
+    return plain(f"{param}={wanted}") if wanted and wanted not in allowed else None
 
 
 def remember_page_choice(param: str, value: str) -> None:
@@ -131,3 +159,20 @@ def publish_view(view: View) -> None:
 def current_view() -> View:
     """The View of this run (pages call this; the frame published it before running them)."""
     return st.session_state[VIEW_KEY]
+
+
+def published_view() -> View | None:
+    """The View of this run, or None outside the frame (a component drawn by a test script)."""
+    return st.session_state.get(VIEW_KEY)
+
+
+def list_page(key: str, signature: str, pages: int) -> None:
+    """Before a paged list draws its page chooser (widget `key`): back to page 1 when the
+    list itself changed (filters, language), and never past the last page."""
+    signature_key = f"{key}__signature"
+    if st.session_state.get(signature_key) != signature:
+        st.session_state[signature_key] = signature
+        st.session_state[key] = 1
+    current = st.session_state.get(key)
+    if not isinstance(current, int) or not 1 <= current <= pages:
+        st.session_state[key] = min(max(1, current if isinstance(current, int) else 1), pages)

@@ -5,6 +5,10 @@ its value is seeded from the link when the session starts, and kept in session
 state after that. Empty multiselects mean "all". Region cascades to provinces: the
 province list only offers provinces of the chosen regions (Streamlit drops a chosen
 province that is no longer offered).
+
+Every option list comes from FilterOptions, which holds only what the user's scope
+allows: regions without an allowed province and provinces outside the scope are never
+offered, and a value that is not offered never reaches the Filters.
 """
 
 import streamlit as st
@@ -12,6 +16,8 @@ import streamlit as st
 from dashboard import session
 from dashboard.filter_options import FilterOptions, default_filters
 from dashboard.formatting import format_month
+from dashboard.login import logout_button
+from dashboard.markdown_text import plain
 from dashboard.strings import LANGUAGES, age_band_label, t, value_label
 from queries.filters import AGE_BAND_LABELS, COMPARISONS, Filters
 from queries.tables import AREA_TYPES, PLANS, SEGMENTS
@@ -30,11 +36,25 @@ def language_switch() -> str:
     )
 
 
+def account_panel(user, scope, options: FilterOptions | None, lang: str) -> None:
+    """Who is logged in, with which role (and, for a regional manager, which provinces), and
+    the log-out button. `options` is None when the warehouse cannot be read."""
+    role = value_label("role", user.role, lang)
+    st.sidebar.markdown(t("signed_in_as", lang, name=plain(user.name or user.username), role=role))
+    if scope.provinces is not None and options is not None:
+        names = ", ".join(option.name(lang) for option in options.provinces) or "∅"
+        st.sidebar.caption(t("scope_provinces", lang, provinces=names))
+    with st.sidebar:
+        logout_button(lang)
+
+
 def _multiselect(label: str, options, format_func, key: str, lang: str) -> tuple[str, ...]:
+    offered = list(options)
     chosen = st.sidebar.multiselect(
-        label, list(options), format_func=format_func, key=key, placeholder=t("placeholder_all", lang)
+        label, offered, format_func=format_func, key=key, placeholder=t("placeholder_all", lang)
     )
-    return tuple(chosen)
+    # Only offered values count (the query layer intersects with the scope anyway).
+    return tuple(value for value in chosen if value in offered)
 
 
 def _valid_period(period: tuple, options: FilterOptions, default: tuple) -> tuple:

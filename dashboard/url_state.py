@@ -3,7 +3,10 @@
 The URL is written by the frame after every run, from the Filters the sidebar built,
 and read once when a session starts. Parsing never raises: a parameter that is
 unknown, malformed or outside what the user may see is dropped and reported, and the
-rest of the link still applies.
+rest of the link still applies. A link can never widen the role scope: a real province
+(or region) the user may not see is dropped like junk and also listed in
+`outside_scope`, so the frame can say plainly why (the notice shows the code the link
+held, never the province's name).
 
 Layout (readable, ASCII-only, lists comma-separated):
   ?from=2026-05&to=2026-10&cmp=last_year&region=bac&province=01,31&segment=enterprise
@@ -33,7 +36,7 @@ LIST_PARAMS = {  # URL key -> Filters field
     "area": "area_types",
 }
 FILTER_PARAMS = ("from", "to", "cmp", *LIST_PARAMS, "lang")
-PAGE_PARAMS = frozenset({"map"})
+PAGE_PARAMS = frozenset({"map", "review"})  # review: the Review page's period (month, quarter, year)
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _MAX_REPORTED_CHARS = 40  # a pasted junk value is shown shortened in the notice
 
@@ -43,6 +46,7 @@ class UrlState:
     filters: Filters
     lang: str
     ignored: tuple[str, ...] = ()  # "key=value" items that were dropped, for the notice
+    outside_scope: tuple[str, ...] = ()  # those of them that name a province/region outside the scope
 
 
 def month_param(month: date) -> str:
@@ -118,6 +122,7 @@ def from_params(params: Mapping[str, str | list[str]], options: FilterOptions) -
 
     # Regions first: the provinces a link may name depend on them (the sidebar cascade).
     chosen: dict[str, tuple[str, ...]] = {}
+    outside: list[str] = []
     for key, field_name in LIST_PARAMS.items():
         if key not in texts:
             continue
@@ -129,6 +134,8 @@ def from_params(params: Mapping[str, str | list[str]], options: FilterOptions) -
                     values.append(accepted[item])
             elif item:
                 ignored.append(_report(key, item))
+                if _outside_scope(key, item, options):
+                    outside.append(_report(key, item))
         chosen[field_name] = tuple(values)
     filters = replace(filters, **chosen)
 
@@ -136,7 +143,18 @@ def from_params(params: Mapping[str, str | list[str]], options: FilterOptions) -
     if lang not in LANGUAGES:
         ignored.append(_report("lang", lang))
         lang = DEFAULT_LANGUAGE
-    return UrlState(filters=filters, lang=lang, ignored=tuple(ignored))
+    return UrlState(filters=filters, lang=lang, ignored=tuple(ignored), outside_scope=tuple(outside))
+
+
+def _outside_scope(key: str, item: str, options: FilterOptions) -> bool:
+    """A real province or region that the user's options do not hold (as opposed to junk)."""
+    from dashboard.roles import valid_province_codes
+
+    if key == "province":
+        return item in valid_province_codes() and options.province(item) is None
+    if key == "region":
+        return item in REGION_SLUGS and REGION_SLUGS[item] not in options.regions()
+    return False
 
 
 def _period(texts: Mapping[str, str], options: FilterOptions, defaults: Filters, ignored: list[str]) -> dict:

@@ -2,6 +2,7 @@
 
     python -m data_seed generate --customers 200000 [--months 36] [--seed 7] [--url URL] [--end-month 2026-10]
     python -m data_seed import DIR [--url URL]
+    python -m data_seed refresh [--url URL] [--full | --since YYYY-MM]
 
 The warehouse URL defaults to WAREHOUSE_URL, then .streamlit/secrets.toml, then the
 embedded DuckDB file var/warehouse.duckdb (queries.engine.resolve_url).
@@ -44,6 +45,11 @@ def parser() -> argparse.ArgumentParser:
     load = commands.add_parser("import", help="validate CSV/Parquet files in DIR and load them (all or nothing)")
     load.add_argument("directory", type=Path, help="directory with one file per table")
     load.add_argument("--url", help="warehouse URL (default: WAREHOUSE_URL, secrets, var/warehouse.duckdb)")
+    from data_seed.refresh import add_arguments as refresh_arguments
+
+    refresh_arguments(
+        commands.add_parser("refresh", help="rebuild the marts from the raw tables (loads and imports do it already)")
+    )
     return root
 
 
@@ -81,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser().parse_args(argv)
     if arguments.command == "generate":
         return run_generate(arguments)
+    if arguments.command == "refresh":
+        from data_seed.refresh import run_command
+
+        return run_command(arguments)
     return run_import(arguments)
 
 

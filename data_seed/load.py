@@ -48,9 +48,13 @@ from sqlalchemy.dialects import postgresql
 
 from data_seed.generate_calendar import VIETNAM
 from queries.engine import duckdb_path, is_duckdb, normalise_url
+from queries.marts import MART_TABLES, STORED_TABLES
 from queries.tables import metadata, warehouse_meta
 
 TABLES: tuple[Table, ...] = tuple(metadata.sorted_tables)  # referenced tables first
+# Raw tables and the marts built from them (data_seed/refresh.py): created, filled and
+# swapped in together, so a warehouse never has marts from other data.
+WAREHOUSE_TABLES: tuple[Table, ...] = TABLES + STORED_TABLES
 COPY_ROWS = 1_000_000  # rows per COPY (bounds the in-memory CSV buffer)
 DUCKDB_MEMORY_LIMIT = "2GB"
 
@@ -71,6 +75,15 @@ POSTGRES_INDEXES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("surveys", ("surveyed_on",)),
     ("training", ("staff_id",)),
     ("campaign_targets", ("customer_id",)),
+)
+# Marts get an index on their key, month first (range scans by period), not a primary key
+# (built from the raw tables, they need no uniqueness check); the row-level marts are also
+# read by timestamp.
+MART_POSTGRES_INDEXES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    *((mart.name, tuple(column.name for column in mart.primary_key.columns)) for mart in MART_TABLES),
+    ("mart_complaints", ("opened_at",)),
+    ("mart_complaints", ("resolved_at",)),
+    ("mart_surveys", ("surveyed_on",)),
 )
 
 
@@ -181,7 +194,7 @@ class DuckDBLoad(Load):
         self.connection = duckdb.connect(str(self.temporary))
         self.connection.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
         self.connection.execute("SET enable_progress_bar = false")
-        for table in TABLES:
+        for table in WAREHOUSE_TABLES:
             self.connection.execute(create_table_ddl(table, "duckdb"))
 
     def _append(self, table_name: str, frame: pl.DataFrame) -> None:
@@ -200,11 +213,19 @@ class DuckDBLoad(Load):
         meta = self.meta_frame()
         self._append(warehouse_meta.name, meta)
         self.rows[warehouse_meta.name] = meta.height
+        self._refresh_marts()
         self.connection.execute("CHECKPOINT")
         self.connection.close()
         # A write-ahead log left by the old file would be replayed onto the new one.
         Path(f"{self.target}.wal").unlink(missing_ok=True)
         os.replace(self.temporary, self.target)
+
+    def _refresh_marts(self) -> None:
+        from sqlalchemy import create_engine as engine_for_dialect
+
+        from data_seed.refresh import Runner, refresh_marts
+
+        refresh_marts(Runner(self.connection, engine_for_dialect("duckdb:///:memory:").dialect), full=True)
 
     def _abort(self) -> None:
         try:
@@ -224,7 +245,7 @@ class PostgresLoad(Load):
             cursor.execute("SELECT current_schema()")
             self.schema = cursor.fetchone()[0]
             cursor.execute(f"CREATE SCHEMA {quoted(self.staging)}")
-            for table in TABLES:
+            for table in WAREHOUSE_TABLES:
                 cursor.execute(create_table_ddl(table, "postgresql", self.staging))
 
     def _name(self, table_name: str, schema: str | None = None) -> str:
@@ -252,6 +273,7 @@ class PostgresLoad(Load):
         meta = self.meta_frame()
         self._append(warehouse_meta.name, meta)
         self.rows[warehouse_meta.name] = meta.height
+        self._refresh_marts()
         with self.connection.cursor() as cursor:
             for table in TABLES:
                 keys = ", ".join(quoted(column.name) for column in table.primary_key.columns)
@@ -262,20 +284,32 @@ class PostgresLoad(Load):
                         f"ALTER TABLE {self._name(table.name)} ADD FOREIGN KEY ({quoted(key.parent.name)}) "
                         f"REFERENCES {self._name(key.column.table.name)} ({quoted(key.column.name)})"
                     )
-            for table_name, columns in POSTGRES_INDEXES:
+            for table_name, columns in POSTGRES_INDEXES + MART_POSTGRES_INDEXES:
                 index = quoted(f"ix_{table_name}_{'_'.join(columns)}")
                 listed = ", ".join(quoted(column) for column in columns)
                 cursor.execute(f"CREATE INDEX {index} ON {self._name(table_name)} ({listed})")
-            for table in TABLES:
+            for table in WAREHOUSE_TABLES:
                 cursor.execute(f"ANALYZE {self._name(table.name)}")
             # The swap: the only moment readers of the old tables wait.
-            old = ", ".join(self._name(table.name, self.schema) for table in TABLES)
+            old = ", ".join(self._name(table.name, self.schema) for table in WAREHOUSE_TABLES)
             cursor.execute(f"DROP TABLE IF EXISTS {old}")
-            for table in TABLES:
+            for table in WAREHOUSE_TABLES:
                 cursor.execute(f"ALTER TABLE {self._name(table.name)} SET SCHEMA {quoted(self.schema)}")
             cursor.execute(f"DROP SCHEMA {quoted(self.staging)}")
         self.connection.commit()
         self._close()
+
+    def _refresh_marts(self) -> None:
+        """Build the marts from the staged raw tables, inside the load's transaction."""
+        from data_seed.refresh import Runner, refresh_marts
+
+        with self.connection.cursor() as cursor:
+            cursor.execute("SHOW search_path")
+            previous = cursor.fetchone()[0]
+            cursor.execute(f"SET LOCAL search_path TO {quoted(self.staging)}")
+        refresh_marts(Runner(self.connection, self.engine.dialect), full=True)
+        with self.connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('search_path', %s, true)", (previous,))
 
     def _abort(self) -> None:
         try:

@@ -1,7 +1,16 @@
-"""Periodic review: scorecard against targets, what changed, what worked (coming: a later issue fills this page)."""
+"""Periodic review: the scorecard against targets, what changed and why, what worked, the meeting pack."""
 
-from dashboard.components import coming_soon
+from dashboard import review_panels as panels
+from dashboard.review_data import load_review
 from dashboard.session import current_view
 
 view = current_view()
-coming_soon(view.lang, view.description)
+kind = panels.period_choice(view.lang)
+panels.targets_panel(view)  # administrators only; before the figures, so new targets show at once
+data = load_review(view, kind)
+panels.period_header(data)
+panels.scorecard_panel(data)
+panels.findings_panel(data)
+panels.breakdown_panel(data)
+panels.what_worked_panel(data)
+panels.pack_panel(data, panels.app_base_url())

@@ -4,7 +4,9 @@ from collections.abc import Sequence
 
 from sqlalchemy import FromClause, Subquery, and_, case, func, literal, select, union_all
 
+from queries import mart_facts
 from queries.filters import Filters, Scope
+from queries.marts import marts_enabled
 from queries.measures_base import (
     Measure,
     customer_dimensions,
@@ -33,6 +35,8 @@ def customers_source(by: Sequence[str]) -> FromClause:
 def port_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subquery:
     """Port-ins (activated in the period with a donor operator) and port-outs (churned in the
     period to a competitor), side by side: port_in / port_out are 0 or 1."""
+    if marts_enabled():  # the same columns, summed per month and customer group (queries/marts.py)
+        return mart_facts.port_facts(filters, scope, by)
     start, stop = period_bounds(filters)
     ins = (
         select(
@@ -79,6 +83,8 @@ def _port_builder(which: str):
 
 def port_outs_by_competitor_select(filters: Filters, scope: Scope, by: Sequence[str] = ()):
     """Numbers ported out in the period to each competitor: [*by, competitor, value]."""
+    if marts_enabled():  # the same select on the port-out mart (queries/marts.py)
+        return mart_facts.port_outs_by_competitor_select(filters, scope, by)
     by = validate_by(by)
     start, stop = period_bounds(filters)
     facts = (
@@ -98,15 +104,21 @@ def _winback_rate(filters: Filters, scope: Scope, by):
         select(
             *customer_dimensions(by, filters, month_start(e.churned_on)),
             case((won_back, 1), else_=0).label("won_back"),
+            literal(1).label("cohort"),
         )
         .select_from(with_customer(churn_events, e.customer_id, by))
         .where(e.churned_on >= start, e.churned_on < stop, customer_scope(filters, scope))
         .subquery("facts")
     )
+    if marts_enabled():  # the same columns, summed per month and customer group (queries/marts.py)
+        facts = mart_facts.winback_facts(filters, scope, by)
     return summarise(
         facts,
         by,
-        {"numerator": lambda f: func.coalesce(func.sum(f.won_back), 0), "denominator": lambda f: func.count()},
+        {
+            "numerator": lambda f: func.coalesce(func.sum(f.won_back), 0),
+            "denominator": lambda f: func.coalesce(func.sum(f.cohort), 0),
+        },
         lambda a: ratio(a["numerator"], a["denominator"]),
         months=period_months(filters),
     )
@@ -128,6 +140,8 @@ def _campaign_uplift(filters: Filters, scope: Scope, by):
         .where(t.targeted_on >= start, t.targeted_on < stop, customer_scope(filters, scope))
         .subquery("facts")
     )
+    if marts_enabled():  # the same columns, summed per month and customer group (queries/marts.py)
+        facts = mart_facts.campaign_facts(filters, scope, by)
 
     def churn(a, group):
         return ratio(a[f"{group}_churned"], a[f"{group}_n"])

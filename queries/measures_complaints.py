@@ -13,7 +13,9 @@ from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, Subquery, and_, case, func, literal, or_, select, union_all
 
+from queries import mart_facts, rules
 from queries.filters import Filters, Scope
+from queries.marts import marts_enabled
 from queries.measures_base import (
     DIMENSIONS as CUSTOMER_DIMENSIONS,
 )
@@ -34,12 +36,25 @@ from queries.measures_base import (
 )
 from queries.rules import ACK_TARGET_HOURS, BACKLOG_AGE_BUCKETS, COMPLAINT_RATE_MONTHS
 from queries.sql_functions import as_double, hours_between, month_start, percentile, ratio
-from queries.tables import complaints, revenue_monthly
+from queries.tables import complaints, customers, revenue_monthly
 
 k = complaints.c
 
 
+def sla_target_hours() -> ColumnElement:
+    """The resolution target of a complaint, hours: the named settings of queries.rules
+    (key customers, else billing, else every other category), read when the select is
+    built. The one SLA definition: sla_share and the Complaints page both use it."""
+    return case(
+        (customers.c.is_key_account, literal(rules.SLA_TARGET_HOURS_KEY_ACCOUNT)),
+        (k.category == "billing", literal(rules.SLA_TARGET_HOURS_BILLING)),
+        else_=literal(rules.SLA_TARGET_HOURS_OTHER),
+    )
+
+
 def opened_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subquery:
+    if marts_enabled():  # the same columns from the row-per-complaint mart (queries/marts.py)
+        return mart_facts.opened_facts(filters, scope, by)
     start, stop = timestamp_bounds(filters)
     ack_hours = hours_between(k.opened_at, k.acknowledged_at)
     return (
@@ -55,13 +70,15 @@ def opened_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subquery:
 
 
 def resolved_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subquery:
+    if marts_enabled():  # the same columns from the row-per-complaint mart (queries/marts.py)
+        return mart_facts.resolved_facts(filters, scope, by)
     start, stop = timestamp_bounds(filters)
     resolve_hours = hours_between(k.opened_at, k.resolved_at)
     return (
         select(
             *customer_dimensions(by, filters, month_start(k.resolved_at)),
             resolve_hours.label("resolve_hours"),
-            case((resolve_hours <= k.sla_hours, 1), else_=0).label("within_sla"),
+            case((resolve_hours <= sla_target_hours(), 1), else_=0).label("within_sla"),
             case((k.resolved_first_contact, 1), else_=0).label("first_contact"),
             case((k.reopened, 1), else_=0).label("reopened"),
             k.csat.label("csat"),
@@ -74,6 +91,8 @@ def resolved_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subquer
 
 def open_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> tuple[Subquery, list]:
     """One row per complaint open at each evaluated month end, with its age in hours then."""
+    if marts_enabled():  # the same columns from the row-per-complaint mart (queries/marts.py)
+        return mart_facts.open_facts(filters, scope, by)
     months = spine_months(filters, by, whole_period=False)
     spine = month_spine(months)
     open_at_month_end = and_(
@@ -130,6 +149,8 @@ def _complaint_rate(filters: Filters, scope: Scope, by):
         .where(r.revenue_month >= first_month, r.revenue_month < after_last, customer_scope(filters, scope))
     )
     facts = union_all(complaint_rows, customer_month_rows).subquery("facts")
+    if marts_enabled():  # the same columns from the complaint and customer-month marts (queries/marts.py)
+        facts = mart_facts.complaint_rate_facts(filters, scope, by)
     return summarise(
         facts,
         by,
@@ -357,8 +378,12 @@ COMPLAINT_MEASURES: tuple[Measure, ...] = (
         name="sla_share",
         label_vi="Tỷ lệ giải quyết đúng hạn (SLA)",
         label_en="Resolved within SLA",
-        description_vi=f"Số giải quyết trong thời hạn của loại khiếu nại (sla_hours) ÷ số {_RESOLVED_VI}.",
-        description_en=f"Resolved within the complaint's target (sla_hours) ÷ {_RESOLVED_EN}.",
+        description_vi=f"Số giải quyết trong thời hạn ÷ số {_RESOLVED_VI}. Thời hạn: khách hàng lớn "
+        f"{rules.SLA_TARGET_HOURS_KEY_ACCOUNT // 24} ngày, cước {rules.SLA_TARGET_HOURS_BILLING // 24} ngày, "
+        f"loại khác {rules.SLA_TARGET_HOURS_OTHER // 24} ngày.",
+        description_en=f"Resolved within the target ÷ {_RESOLVED_EN}. Targets: key customers "
+        f"{rules.SLA_TARGET_HOURS_KEY_ACCOUNT // 24} days, billing {rules.SLA_TARGET_HOURS_BILLING // 24} days, "
+        f"other categories {rules.SLA_TARGET_HOURS_OTHER // 24} days.",
         unit="percent",
         direction=1,
         kind="flow",

@@ -13,7 +13,9 @@ from datetime import date
 
 from sqlalchemy import ColumnElement, Subquery, and_, case, func, literal, or_, select
 
+from queries import mart_facts
 from queries.filters import Filters, Scope, add_months
+from queries.marts import marts_enabled
 from queries.measures_base import (
     Measure,
     customer_dimensions,
@@ -56,6 +58,8 @@ def unpaid_at(as_of: ColumnElement) -> ColumnElement[bool]:
 def past_due_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> tuple[Subquery, list[date]]:
     """Bills past due and not fully paid at each evaluated month's last day, with the unpaid
     amount and the days past due then."""
+    if marts_enabled():  # the same columns from the debt marts (queries/marts.py)
+        return mart_facts.past_due_facts(filters, scope, by)
     months = spine_months(filters, by, whole_period=False)
     spine = month_spine(months)
     as_of = spine.c.last_day
@@ -141,6 +145,8 @@ def _collection_rate(filters: Filters, scope: Scope, by):
         .where(b.due_on >= start, b.due_on < stop, customer_scope(filters, scope))
         .subquery("facts")
     )
+    if marts_enabled():  # the same columns from the debt marts (queries/marts.py)
+        facts = mart_facts.collection_facts(filters, scope, by)
     return summarise(
         facts,
         by,
@@ -184,6 +190,8 @@ def _dso(filters: Filters, scope: Scope, by):
         .where(customer_scope(filters, scope), may_matter)
         .subquery("facts")
     )
+    if marts_enabled():  # the same columns from the debt marts (queries/marts.py)
+        facts, months = mart_facts.dso_facts(filters, scope, by)
     return summarise(
         facts,
         by,
@@ -198,14 +206,15 @@ def _dso(filters: Filters, scope: Scope, by):
     )
 
 
-def frequent_debtor_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> tuple[Subquery, list[date]]:
-    """One row per customer who is a frequent debtor at each evaluated month end."""
-    months = spine_months(filters, by, whole_period=False)
+def frequent_debtor_rows(months: Sequence[date]) -> Subquery:
+    """The frequent-debtor rule, once: (month, customer_id, late_bills) for every customer
+    with at least FREQUENT_DEBTOR_LATE_BILLS late bills due in the window ending with each
+    month (late as of the month's last day). Not scoped: callers join the customer."""
     spine = month_spine(months)
     late_in_window = and_(b.due_on >= spine.c.window_start, is_late(spine.c.last_day))
     bounds = spine_bounds(months)
-    debtors = (
-        select(spine.c.month.label("month"), b.customer_id.label("customer_id"))
+    return (
+        select(spine.c.month.label("month"), b.customer_id.label("customer_id"), func.count().label("late_bills"))
         .select_from(bills.join(spine, late_in_window))
         .where(
             b.due_on >= bounds.first_window_start,
@@ -216,6 +225,14 @@ def frequent_debtor_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> 
         .having(func.count() >= FREQUENT_DEBTOR_LATE_BILLS)
         .subquery("debtors")
     )
+
+
+def frequent_debtor_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> tuple[Subquery, list[date]]:
+    """One row per customer who is a frequent debtor at each evaluated month end."""
+    if marts_enabled():  # the same columns from the debt marts (queries/marts.py)
+        return mart_facts.frequent_debtor_facts(filters, scope, by)
+    months = spine_months(filters, by, whole_period=False)
+    debtors = frequent_debtor_rows(months)
     facts = (
         select(*customer_dimensions(by, filters, debtors.c.month), literal(1).label("debtor"))
         .select_from(with_customer(debtors, debtors.c.customer_id, by))
@@ -227,7 +244,9 @@ def frequent_debtor_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> 
 
 def _frequent_debtors(filters: Filters, scope: Scope, by):
     facts, months = frequent_debtor_facts(filters, scope, by)
-    return summarise(facts, by, {"debtors": lambda f: func.count()}, lambda a: a["debtors"], months=months)
+    # debtor is 1 per customer in the raw facts, a count per group in the mart's
+    debtors = {"debtors": lambda f: func.coalesce(func.sum(f.debtor), 0)}
+    return summarise(facts, by, debtors, lambda a: a["debtors"], months=months)
 
 
 def _debt_bucket_measure(label: str, first_day: int, last_day: int | None) -> Measure:

@@ -9,7 +9,9 @@ from collections.abc import Sequence
 
 from sqlalchemy import Subquery, func, literal, select
 
+from queries import mart_facts
 from queries.filters import Filters, Scope
+from queries.marts import marts_enabled
 from queries.measures_base import (
     Measure,
     customer_dimensions,
@@ -26,6 +28,8 @@ from queries.tables import revenue_monthly
 
 def revenue_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subquery:
     """One row per customer-month in the period: revenue_vnd and customer_month = 1."""
+    if marts_enabled():  # the same columns, summed per month and customer group (queries/marts.py)
+        return mart_facts.revenue_facts(filters, scope, by)
     start, stop = period_bounds(filters)
     r = revenue_monthly.c
     return (

@@ -4,7 +4,9 @@ from collections.abc import Sequence
 
 from sqlalchemy import Subquery, case, func, select
 
+from queries import mart_facts
 from queries.filters import Filters, Scope
+from queries.marts import marts_enabled
 from queries.measures_base import (
     Measure,
     customer_dimensions,
@@ -29,6 +31,8 @@ ASPECT_COLUMNS = {
 
 
 def survey_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subquery:
+    if marts_enabled():  # the same columns from the row-per-response mart (queries/marts.py)
+        return mart_facts.survey_facts(filters, scope, by)
     start, stop = period_bounds(filters)
     return (
         select(

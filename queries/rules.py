@@ -40,3 +40,47 @@ BACKLOG_AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
 
 # Normal-approximation 95% interval for the campaign uplift (difference of two proportions).
 CONFIDENCE_Z = 1.96
+
+# --- Customers and churn (issue 5) ---------------------------------------------------------
+# Big customer by revenue (khách hàng lớn theo doanh thu): among the customers in view that
+# are active at the period end, the top TOP_REVENUE_SHARE by revenue over the
+# TOP_REVENUE_WINDOW_MONTHS months ending with the period's end month (cume_dist ≤ share,
+# so ties at the boundary fall out rather than in). Ranked within filters ∩ role scope: a
+# threshold over provinces the user may not see would leak from outside the scope.
+TOP_REVENUE_SHARE = 0.01
+TOP_REVENUE_WINDOW_MONTHS = 12
+
+# Tenure bands: whole calendar months from the activation month to the as-of month
+# (label, first month, last month or None for open-ended).
+TENURE_BANDS: tuple[tuple[str, int, int | None], ...] = (
+    ("0-11", 0, 11),
+    ("12-23", 12, 23),
+    ("24-59", 24, 59),
+    ("60-119", 60, 119),
+    ("120+", 120, None),
+)
+
+# --- Complaints and debt (issue 6) ----------------------------------------------------------
+# Resolution targets (SLA) of a complaint, hours from opened to resolved: key (big) customers
+# 10 days whatever the category, billing and charges 15 days, every other category 30 days
+# (DOMAIN.md). The measures read them when a select is built (queries.measures_complaints.
+# sla_target_hours), so changing one here changes every SLA figure; the generator stores the
+# same targets in complaints.sla_hours for reference only.
+SLA_TARGET_HOURS_KEY_ACCOUNT = 240
+SLA_TARGET_HOURS_BILLING = 360
+SLA_TARGET_HOURS_OTHER = 720
+
+# QCVN threshold for the complaint rate: 0.25 complaints per 100 customers per quarter, in the
+# registry's unit (complaints per customer per quarter).
+COMPLAINT_RATE_THRESHOLD = 0.0025
+
+# Call centre: calls answered within 60 s ÷ calls offered should reach this share.
+CALL_ANSWER_TARGET = 0.80
+
+# --- Periodic review (issue 7) ---------------------------------------------------------------
+# Red/amber/green of a KPI against its target (the Review scorecard, the Overview cards):
+# green when on target or better; amber when on the wrong side by at most RAG_AMBER_BAND of
+# the target (5 %: e.g. SLA 86 % against 90 %), or by at most RAG_AMBER_BAND_POINTS for a
+# points scale such as NPS, which sits near zero where a relative band means nothing; red beyond.
+RAG_AMBER_BAND = 0.05
+RAG_AMBER_BAND_POINTS = 3.0

@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from queries.engine import duckdb_path
-from tests.conftest import TEST_END_MONTH
+from tests.conftest import TEST_END_MONTH, log_in
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 APP = PROJECT_ROOT / "dashboard" / "app.py"
@@ -31,9 +31,11 @@ HANOI = {"vi": "Hà Nội", "en": "Hanoi"}
 RAG_MARK = re.compile(r" :(green|orange|red)\[●\]$")
 
 
-def open_app(params: dict | None = None, page: str | None = None) -> AppTest:
+def open_app(params: dict | None = None, page: str | None = None, user: str = "executive") -> AppTest:
+    """The app as `user` (an executive sees every province), logged in before the first run."""
     app = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     app.query_params.update(params or {})
+    log_in(app, user)
     app.run()
     if page and page != "../pages/overview.py":
         app.switch_page(page).run()
@@ -43,6 +45,12 @@ def open_app(params: dict | None = None, page: str | None = None) -> AppTest:
 def assert_clean(app: AppTest) -> None:
     assert not app.exception, [item.value for item in app.exception]
     assert not app.error, [item.value for item in app.error]
+
+
+@pytest.fixture(autouse=True)
+def users(demo_users) -> dict:
+    """Every test here runs with the demo users in a temporary var/ directory."""
+    return demo_users
 
 
 @pytest.fixture()

@@ -10,6 +10,7 @@ from dashboard.filter_options import FilterOptions, ProvinceOption, default_filt
 from dashboard.filter_text import describe_filters
 from dashboard.url_state import from_params, to_params
 from queries.filters import Filters, Scope
+from tests.conftest import log_in
 
 OPTIONS = FilterOptions(
     months=month_range(date(2023, 11, 1), date(2026, 10, 1)),
@@ -161,13 +162,14 @@ APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 
 
 @pytest.fixture()
-def warehouse(duck_url, monkeypatch) -> str:
+def warehouse(duck_url, monkeypatch, demo_users) -> str:
+    """The seeded warehouse, and the demo users (the app is opened as the executive)."""
     monkeypatch.setenv("WAREHOUSE_URL", duck_url)
     return duck_url
 
 
 def test_a_copied_link_reopens_the_same_view_in_a_new_session(warehouse):
-    first = AppTest.from_file(APP, default_timeout=120).run()
+    first = log_in(AppTest.from_file(APP, default_timeout=120)).run()
     first.select_slider(key="f_period").set_range(date(2026, 4, 1), date(2026, 9, 1))
     first.radio(key="f_comparison").set_value("last_year")
     first.multiselect(key="f_regions").set_value(["Bắc"])
@@ -189,7 +191,7 @@ def test_a_copied_link_reopens_the_same_view_in_a_new_session(warehouse):
     for page in (None, "../pages/debt.py"):
         second = AppTest.from_file(APP, default_timeout=120)
         second.query_params.update(link)
-        second.run()
+        log_in(second).run()
         if page:
             second.switch_page(page).run()
         assert not second.exception and not second.warning
@@ -202,7 +204,7 @@ def test_a_copied_link_reopens_the_same_view_in_a_new_session(warehouse):
 def test_junk_in_a_link_is_reported_and_ignored(warehouse):
     app = AppTest.from_file(APP, default_timeout=120)
     app.query_params.update({"segment": "enterprise,martians", "from": "tomorrow", "utm_source": "zalo", "lang": "en"})
-    app.run()
+    log_in(app).run()
     assert not app.exception
     assert len(app.warning) == 1
     notice = app.warning[0].value

@@ -1,12 +1,15 @@
 """The dashboard in a real browser: every page draws, nothing errors, nothing leaves the machine.
 
 Run with `pytest -m e2e tests/e2e` (they also run in `make test`). Screenshots of every
-page go to screenshots/ (git-ignored), named <lang>_<page>.png.
+page go to screenshots/ (git-ignored), named <lang>_<page>.png. Each test logs in as the
+demo executive through the real login form (tests/e2e/conftest.open_as).
 """
 
 import re
 
 import pytest
+
+from tests.e2e.conftest import open_as
 
 pytestmark = pytest.mark.e2e
 
@@ -68,7 +71,7 @@ def first_kpi_value(page) -> str:
 @pytest.mark.parametrize("lang", ["vi", "en"])
 @pytest.mark.parametrize("name", PAGES)
 def test_every_page_draws_without_errors_or_outside_requests(page, app_url, screenshots_dir, name, lang):
-    page.goto(page_url(app_url, name, f"lang={lang}"), wait_until="domcontentloaded")
+    open_as(page, page_url(app_url, name, f"lang={lang}"))
     wait_until_drawn(page, name)
     title = TITLES[name][0 if lang == "vi" else 1]
     assert title in page.locator('[data-testid="stMainBlockContainer"] h1').first.inner_text()
@@ -80,7 +83,7 @@ def test_every_page_draws_without_errors_or_outside_requests(page, app_url, scre
 
 
 def test_changing_a_filter_changes_the_kpis(page, app_url):
-    page.goto(page_url(app_url, "overview"), wait_until="domcontentloaded")
+    open_as(page, page_url(app_url, "overview"))
     wait_until_drawn(page, "overview")
     before = first_kpi_value(page)
     segment = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').filter(has_text="Nhóm khách hàng")
@@ -100,7 +103,7 @@ def test_changing_a_filter_changes_the_kpis(page, app_url):
 
 
 def test_a_copied_link_reopens_the_view_on_another_page(page, app_url):
-    page.goto(page_url(app_url, "overview", "province=79&segment=individual&lang=en"), wait_until="domcontentloaded")
+    open_as(page, page_url(app_url, "overview", "province=79&segment=individual&lang=en"))
     wait_until_drawn(page, "overview")
     page.locator('[data-testid="stSidebarNav"] a', has_text="Debt").click()
     wait_until_drawn(page, "debt")
@@ -112,7 +115,7 @@ def test_a_copied_link_reopens_the_view_on_another_page(page, app_url):
 
 
 def test_clicking_a_province_on_the_map_filters_the_dashboard(page, app_url):
-    page.goto(page_url(app_url, "overview"), wait_until="domcontentloaded")
+    open_as(page, page_url(app_url, "overview"))
     wait_until_drawn(page, "overview")
     before = first_kpi_value(page)
     page.locator(".js-plotly-plot .scatterlayer .trace").first.locator(".point").first.click(force=True)
@@ -128,7 +131,7 @@ def test_clicking_a_province_on_the_map_filters_the_dashboard(page, app_url):
 
 
 def test_junk_in_the_link_shows_a_notice_not_a_crash(page, app_url):
-    page.goto(page_url(app_url, "overview", "segment=martians&from=yesterday"), wait_until="domcontentloaded")
+    open_as(page, page_url(app_url, "overview", "segment=martians&from=yesterday"))
     wait_until_drawn(page, "overview")
     assert page.get_by_text("Đã bỏ qua tham số không hợp lệ trong đường dẫn").count() == 1
     assert_no_error(page)

@@ -1,0 +1,847 @@
+"""Build the marts (queries/marts.py) from the raw tables: after every load and import,
+and on demand with `python -m data_seed refresh [--url URL] [--full | --since YYYY-MM]`.
+
+Where it runs:
+- inside every load (data_seed.load.atomic_load calls `refresh_marts` before the swap),
+  so a fresh warehouse always has marts and a failed refresh leaves the old warehouse
+  in place, like any failed load;
+- from the command line, on a warehouse whose raw tables were changed outside the loader
+  (an appended month, say). DuckDB: on a copy of the file, swapped in atomically at the
+  end, so open dashboards keep reading the old file until then. PostgreSQL: in one
+  transaction. Either way the data_version changes, so the dashboard's cached results
+  are dropped.
+
+Incremental by month: the marts remember the last month they cover and the data version
+they were built from (table mart_refresh: marts_through, marts_data_version). When new months
+arrive, only the months from (first new month − LOOKBACK_MONTHS) are rebuilt: stocks of
+earlier months cannot change (they are as of dates already past), while win-backs and
+90-day campaign outcomes of the latest months can still be filled in. The cumulative
+customer stock continues from the last kept month. The row-per-complaint and
+row-per-survey marts are small and rebuilt whole (a complaint opened long ago may be
+resolved today). When the months did not grow but the data changed, everything is
+rebuilt (`--full` forces that).
+
+How the customer stock is built without expanding customers × months: per combination
+of dimensions, active at the end of month M = activations up to M − churns up to M (a
+running sum over months), starting from the month of the combination's first activity
+(or from the kept month before an incremental refresh). That equals the measures' rule
+"activated before the next month and not churned by it" for every customer whose churn
+date is not before its activation (a data contract).
+
+Every statement is a SQLAlchemy Core construct compiled for the warehouse's dialect and
+executed on a DB-API connection with bound parameters (the loader hands over its own
+connection, mid-transaction on PostgreSQL).
+"""
+
+import argparse
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ColumnElement,
+    Date,
+    Engine,
+    MetaData,
+    Select,
+    Table,
+    and_,
+    case,
+    column,
+    create_engine,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    table,
+    union_all,
+)
+from sqlalchemy.engine import Dialect
+
+from queries.filters import add_months
+from queries.marts import (
+    MART_TABLES,
+    STORED_TABLES,
+    mart_bills_month,
+    mart_complaints,
+    mart_customer_month,
+    mart_customer_month_rollup,
+    mart_debt_month,
+    mart_port_outs,
+    mart_refresh,
+    mart_surveys,
+)
+from queries.measures_base import month_spine, spine_bounds
+from queries.measures_debt import is_late, paid_as_of_vnd, paid_on_time_vnd, unpaid_at
+from queries.rules import DEBT_AGE_BUCKETS, FREQUENT_DEBTOR_LATE_BILLS, WINBACK_WINDOW_DAYS
+from queries.sql_functions import days_between, month_start
+from queries.tables import (
+    bills,
+    campaign_targets,
+    churn_events,
+    complaints,
+    customers,
+    revenue_monthly,
+    surveys,
+    warehouse_meta,
+)
+
+# Months rebuilt before the first new month: win-backs (90 days) and campaign outcomes
+# (churned within 90 days) of a month are known only ~3 months later.
+LOOKBACK_MONTHS = 4
+DIMENSIONS = ("province_code", "segment", "plan", "area_type", "birth_year")
+ROLLUP_DIMENSIONS = DIMENSIONS[:-1]
+POSTGRES_WORK_MEM = "512MB"
+META_THROUGH = "marts_through"
+META_VERSION = "marts_data_version"
+META_REFRESHED = "marts_refreshed_at"
+
+c = customers.c
+b = bills.c
+
+
+class Runner:
+    """Executes Core statements on a DB-API connection, parameters bound, for one dialect.
+
+    A native DuckDB connection (the loader's) is used directly: its cursor() would open a
+    second connection, which sees neither this one's temporary tables nor its settings."""
+
+    def __init__(self, dbapi_connection, dialect: Dialect) -> None:
+        self.connection = dbapi_connection
+        self.dialect = dialect
+
+    def _compiled(self, statement):
+        compiled = statement.compile(dialect=self.dialect, compile_kwargs={"render_postcompile": True})
+        if self.dialect.positional:
+            return str(compiled), [compiled.params[name] for name in compiled.positiontup]
+        return str(compiled), compiled.params
+
+    @contextmanager
+    def _cursor(self) -> Iterator:
+        if type(self.connection).__name__ == "DuckDBPyConnection":
+            yield self.connection
+            return
+        cursor = self.connection.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+
+    def execute(self, statement) -> None:
+        sql, parameters = self._compiled(statement)
+        with self._cursor() as cursor:
+            cursor.execute(sql, parameters)
+
+    def rows(self, statement) -> list[tuple]:
+        sql, parameters = self._compiled(statement)
+        with self._cursor() as cursor:
+            cursor.execute(sql, parameters)
+            return [tuple(row) for row in cursor.fetchall()]
+
+    def scalar(self, statement):
+        found = self.rows(statement)
+        return found[0][0] if found else None
+
+    def create_temporary(self, work_table: Table) -> None:
+        """A scratch table for this connection (dropped by the caller, or at disconnect)."""
+        from data_seed.load import create_table_ddl
+
+        dialect_name = "duckdb" if self.dialect.name == "duckdb" else "postgresql"
+        ddl = create_table_ddl(work_table, dialect_name)
+        self.execute_sql(ddl.replace("CREATE TABLE", "CREATE TEMPORARY TABLE", 1))
+
+    def analyse(self, work_table: Table) -> None:
+        """PostgreSQL plans with statistics; temporary tables get none unless asked."""
+        if self.dialect.name != "duckdb":
+            self.execute_sql(f"ANALYZE {work_table.name}")
+
+    def execute_sql(self, sql: str) -> None:
+        """DDL without values (identifiers come from the table definitions)."""
+        with self._cursor() as cursor:
+            cursor.execute(sql)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a refresh rebuilds: from which month (None = everything) up to `through`."""
+
+    since: date | None
+    through: date | None
+    reason: str
+    current: bool = False  # nothing to do
+
+
+# --- metadata ---------------------------------------------------------------------------
+
+
+def read_meta(runner: Runner) -> dict[str, str]:
+    """warehouse_meta and the marts' own bookkeeping (mart_refresh), as one dict."""
+    meta = {key: value for key, value in runner.rows(select(warehouse_meta.c.key, warehouse_meta.c.value))}
+    return meta | {key: value for key, value in runner.rows(select(mart_refresh.c.key, mart_refresh.c.value))}
+
+
+def data_through(runner: Runner, meta: dict[str, str]) -> date | None:
+    """The last month of data: warehouse_meta's data_through, else the latest month any
+    fact shows (a warehouse written by hand may have no metadata)."""
+    if meta.get("data_through"):
+        return date.fromisoformat(meta["data_through"]).replace(day=1)
+    latest = runner.rows(
+        select(
+            select(func.max(revenue_monthly.c.revenue_month)).scalar_subquery(),
+            select(func.max(c.activated_on)).scalar_subquery(),
+            select(func.max(c.churned_on)).scalar_subquery(),
+            select(func.max(b.bill_month)).scalar_subquery(),
+            select(func.max(complaints.c.opened_at)).scalar_subquery(),
+            select(func.max(surveys.c.surveyed_on)).scalar_subquery(),
+        )
+    )[0]
+    months = [value.date() if hasattr(value, "date") else value for value in latest if value is not None]
+    return max(months).replace(day=1) if months else None
+
+
+def plan(meta: dict[str, str], through: date | None, *, full: bool = False, since: date | None = None) -> Plan:
+    """Decide how much to rebuild (see the module docstring)."""
+    if full:
+        return Plan(None, through, "full refresh asked for")
+    if since is not None:
+        return Plan(since.replace(day=1), through, f"asked from {since:%Y-%m}")
+    built_through = meta.get(META_THROUGH)
+    if meta.get(META_VERSION) == meta.get("data_version") and built_through == _iso(through):
+        return Plan(None, through, "marts are current", current=True)
+    if built_through and through and date.fromisoformat(built_through) < through:
+        start = add_months(date.fromisoformat(built_through), 1 - LOOKBACK_MONTHS)
+        return Plan(start, through, f"new months after {built_through[:7]}")
+    return Plan(None, through, "data changed")
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def write_meta(runner: Runner, values: dict[str, str], table=mart_refresh) -> None:
+    runner.execute(delete(table).where(table.c.key.in_(sorted(values))))
+    runner.execute(insert(table).values([{"key": key, "value": value} for key, value in values.items()]))
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+def months_from(first: date, last: date) -> list[date]:
+    months, month = [], first
+    while month <= last:
+        months.append(month)
+        month = add_months(month, 1)
+    return months
+
+
+def customer_dims(*, birth_year: bool = True) -> list[ColumnElement]:
+    return [c[name].label(name) for name in (DIMENSIONS if birth_year else ROLLUP_DIMENSIONS)]
+
+
+def flag(condition: ColumnElement[bool]) -> ColumnElement:
+    return case((condition, 1), else_=0)
+
+
+def part(month: ColumnElement, source, conditions: Sequence, columns: Sequence[str], **values) -> Select:
+    """One source of flows: month, the customer's dimensions, every flow column (0 unless given)."""
+    return (
+        select(
+            month.label("month"),
+            *customer_dims(),
+            *((values[name] if name in values else literal(0)).label(name) for name in columns),
+        )
+        .select_from(source)
+        .where(*conditions)
+    )
+
+
+def grouped_flows(parts: Sequence[Select], columns: Sequence[str]):
+    union = union_all(*parts).subquery("parts")
+    keys = [union.c.month, *(union.c[name] for name in DIMENSIONS)]
+    return select(*keys, *(func.sum(union.c[name]).label(name) for name in columns)).group_by(*keys).subquery("flows")
+
+
+def _delete_from(runner: Runner, table, since: date | None) -> None:
+    statement = delete(table)
+    if since is not None and "month" in table.c:
+        statement = statement.where(table.c.month >= since)
+    runner.execute(statement)
+
+
+# --- customer marts ---------------------------------------------------------------------
+
+FLOW_COLUMNS = (
+    "new_customers",
+    "churned",
+    "churned_voluntary",
+    "churned_involuntary",
+    "port_ins",
+    "port_outs",
+    "churn_events",
+    "won_back",
+    "customer_months",
+    "revenue_vnd",
+    "campaign_control",
+    "campaign_control_churned",
+    "campaign_contacted",
+    "campaign_contacted_churned",
+)
+
+
+def customer_flows(start: date, after_last: date):
+    """Every flow of the customer mart per (month, dimensions) for months in [start, after_last)."""
+    e = churn_events.c
+    r = revenue_monthly.c
+    t = campaign_targets.c
+    won_back = and_(e.won_back_on.is_not(None), days_between(e.churned_on, e.won_back_on) <= WINBACK_WINDOW_DAYS)
+    control, contacted = t.group_name == "control", t.group_name == "contacted"
+    columns = FLOW_COLUMNS
+    parts = [
+        part(
+            month_start(c.activated_on),
+            customers,
+            [c.activated_on >= start, c.activated_on < after_last],
+            columns,
+            new_customers=literal(1),
+            port_ins=flag(c.ported_in_from.is_not(None)),
+        ),
+        part(
+            month_start(c.churned_on),
+            customers.outerjoin(churn_events, e.customer_id == c.customer_id),
+            [c.churned_on >= start, c.churned_on < after_last],
+            columns,
+            churned=literal(1),
+            churned_voluntary=flag(e.churn_type == "voluntary"),
+            churned_involuntary=flag(e.churn_type == "involuntary"),
+        ),
+        part(
+            month_start(e.churned_on),
+            churn_events.join(customers, c.customer_id == e.customer_id),
+            [e.churned_on >= start, e.churned_on < after_last],
+            columns,
+            port_outs=flag(e.ported_to.is_not(None)),
+            churn_events=literal(1),
+            won_back=flag(won_back),
+        ),
+        part(
+            r.revenue_month,
+            revenue_monthly.join(customers, c.customer_id == r.customer_id),
+            [r.revenue_month >= start, r.revenue_month < after_last],
+            columns,
+            customer_months=literal(1),
+            revenue_vnd=r.revenue_vnd,
+        ),
+        part(
+            month_start(t.targeted_on),
+            campaign_targets.join(customers, c.customer_id == t.customer_id),
+            [t.targeted_on >= start, t.targeted_on < after_last],
+            columns,
+            campaign_control=flag(control),
+            campaign_control_churned=flag(and_(control, t.churned_within_90d)),
+            campaign_contacted=flag(contacted),
+            campaign_contacted_churned=flag(and_(contacted, t.churned_within_90d)),
+        ),
+    ]
+    return grouped_flows(parts, columns)
+
+
+def first_customer_month(runner: Runner) -> date | None:
+    first = runner.scalar(select(func.min(c.activated_on)))
+    return first.replace(day=1) if first else None
+
+
+# The flows of the months being rebuilt, staged once: the stock is built from them in a
+# second step (a subquery used twice would be computed twice, and a staged table with
+# statistics lets PostgreSQL hash-join it).
+work_flows = Table(
+    "mart_work_flows",
+    MetaData(),
+    Column("month", Date),
+    *(Column(name, mart_customer_month.c[name].type) for name in DIMENSIONS),
+    *(Column(name, BigInteger) for name in FLOW_COLUMNS),
+)
+
+
+def build_customer_marts(runner: Runner, since: date | None, through: date) -> None:
+    first = first_customer_month(runner)
+    _delete_from(runner, mart_customer_month, since)
+    _delete_from(runner, mart_customer_month_rollup, since)
+    if first is None:
+        return
+    start = max(first, since) if since else first
+    if start > through:
+        return
+    runner.create_temporary(work_flows)
+    try:
+        flows = customer_flows(start, add_months(through, 1))
+        runner.execute(
+            insert(work_flows).from_select(
+                ["month", *DIMENSIONS, *FLOW_COLUMNS],
+                select(flows.c.month, *(flows.c[name] for name in DIMENSIONS), *(flows.c[n] for n in FLOW_COLUMNS)),
+            )
+        )
+        runner.analyse(work_flows)
+        _insert_customer_stock(runner, months_from(start, through))
+    finally:
+        runner.execute_sql(f"DROP TABLE {work_flows.name}")
+    # The rollup is the fine mart summed over birth years.
+    m = mart_customer_month.c
+    keys = [m.month, *(m[name] for name in ROLLUP_DIMENSIONS)]
+    sums = ["start_active", "end_active", *FLOW_COLUMNS]
+    runner.execute(
+        insert(mart_customer_month_rollup).from_select(
+            ["month", *ROLLUP_DIMENSIONS, *sums],
+            select(*keys, *(func.sum(m[name]).label(name) for name in sums))
+            .where(m.month >= start)
+            .group_by(*keys)
+            .order_by(m.month),
+        )
+    )
+
+
+def _insert_customer_stock(runner: Runner, months: list[date]) -> None:
+    """mart_customer_month for `months` from the staged flows: every combination of
+    dimensions from its first month with a flow (or with customers carried over from the
+    month before), the running stock, and the flows."""
+    start = months[0]
+    w = work_flows.c
+    m = mart_customer_month.c
+    # Customers active at the end of the month before `start`, per combination (incremental).
+    base = (
+        select(*(m[name] for name in DIMENSIONS), m.end_active.label("base"))
+        .where(m.month == add_months(start, -1), m.end_active != 0)
+        .subquery("base")
+    )
+    starts = union_all(
+        select(*(w[name] for name in DIMENSIONS), w.month),
+        select(*(base.c[name] for name in DIMENSIONS), literal(start).label("month")),
+    ).subquery("starts")
+    combos = (
+        select(*(starts.c[name] for name in DIMENSIONS), func.min(starts.c.month).label("first_month"))
+        .group_by(*(starts.c[name] for name in DIMENSIONS))
+        .subquery("combos")
+    )
+    spine = month_spine(months, name="spine")
+    # Every month of every combination from its first month: the grid rows (no flows)
+    # and the flow rows, added up (a union and a GROUP BY, not a join on six keys, which
+    # PostgreSQL would merge-join on the dimensions and filter by month).
+    grid = select(
+        spine.c.month.label("month"),
+        *(combos.c[name] for name in DIMENSIONS),
+        *(literal(0).label(name) for name in FLOW_COLUMNS),
+    ).select_from(combos.join(spine, spine.c.month >= combos.c.first_month))
+    rows = union_all(grid, select(w.month, *(w[name] for name in DIMENSIONS), *(w[n] for n in FLOW_COLUMNS)))
+    rows = rows.subquery("rows")
+    keys = [rows.c.month, *(rows.c[name] for name in DIMENSIONS)]
+    summed = (
+        select(*keys, *(func.sum(rows.c[name]).label(name) for name in FLOW_COLUMNS)).group_by(*keys).subquery("summed")
+    )
+    source = summed.outerjoin(base, and_(*(summed.c[name] == base.c[name] for name in DIMENSIONS)))
+    flow = {name: summed.c[name] for name in FLOW_COLUMNS}
+    running = func.sum(flow["new_customers"] - flow["churned"]).over(
+        partition_by=[summed.c[name] for name in DIMENSIONS], order_by=summed.c.month, rows=(None, 0)
+    )
+    end_active = func.coalesce(base.c.base, 0) + running
+    filled = (
+        select(
+            summed.c.month,
+            *(summed.c[name] for name in DIMENSIONS),
+            (end_active - flow["new_customers"] + flow["churned"]).label("start_active"),
+            end_active.label("end_active"),
+            *(flow[name].label(name) for name in FLOW_COLUMNS),
+        )
+        .select_from(source)
+        .subquery("filled")
+    )
+    f = filled.c
+    anything = or_(f.start_active != 0, f.end_active != 0, *(f[name] != 0 for name in FLOW_COLUMNS))
+    names = ["month", *DIMENSIONS, "start_active", "end_active", *FLOW_COLUMNS]
+    runner.execute(
+        insert(mart_customer_month).from_select(
+            names, select(*(f[name] for name in names)).where(anything).order_by(f.month)
+        )
+    )
+
+
+def build_port_outs(runner: Runner, since: date | None, through: date) -> None:
+    e = churn_events.c
+    _delete_from(runner, mart_port_outs, since)
+    conditions = [e.ported_to.is_not(None), e.churned_on < add_months(through, 1)]
+    if since:
+        conditions.append(e.churned_on >= since)
+    facts = (
+        select(month_start(e.churned_on).label("month"), *customer_dims(), e.ported_to.label("competitor"))
+        .select_from(churn_events.join(customers, c.customer_id == e.customer_id))
+        .where(*conditions)
+        .subquery("facts")
+    )
+    keys = [facts.c.month, *(facts.c[name] for name in DIMENSIONS), facts.c.competitor]
+    runner.execute(
+        insert(mart_port_outs).from_select(
+            ["month", *DIMENSIONS, "competitor", "port_outs"],
+            select(*keys, func.count().label("port_outs")).group_by(*keys),
+        )
+    )
+
+
+# --- row-level marts (complaints, surveys) ----------------------------------------------
+
+
+def build_row_mart(runner: Runner, mart, source_table) -> None:
+    """One row per source row with its customer's columns (dimensions, key account)."""
+    runner.execute(delete(mart))
+    names = list(mart.c.keys())
+    columns = [
+        source_table.c[name] if name in source_table.c and name not in DIMENSIONS else c[name].label(name)
+        for name in names
+    ]
+    runner.execute(
+        insert(mart).from_select(
+            names,
+            select(*columns).select_from(source_table.join(customers, c.customer_id == source_table.c.customer_id)),
+        )
+    )
+
+
+# --- debt marts -------------------------------------------------------------------------
+
+
+def first_bill_month(runner: Runner) -> date | None:
+    first_due, first_billed = runner.rows(select(func.min(b.due_on), func.min(b.bill_month)))[0]
+    if first_due is None:
+        return None
+    return min(first_due.replace(day=1), add_months(first_billed.replace(day=1), 1))
+
+
+def debt_bucket_start(days: ColumnElement) -> ColumnElement:
+    """First day of the DEBT_AGE_BUCKETS bucket holding `days` (≥ 1 for a bill past due)."""
+    ordered = sorted(DEBT_AGE_BUCKETS, key=lambda bucket: -bucket[1])
+    return case(*[(days >= first, literal(first)) for _, first, _ in ordered], else_=literal(ordered[-1][1]))
+
+
+def build_debt_marts(runner: Runner, since: date | None, through: date) -> None:
+    first = first_bill_month(runner)
+    _delete_from(runner, mart_debt_month, since)
+    _delete_from(runner, mart_bills_month, since)
+    if first is None:
+        return
+    start = max(first, since) if since else first
+    if start > through:
+        return
+    months = months_from(start, through)
+    spine = month_spine(months, name="spine")
+    bounds = spine_bounds(months)
+    as_of = spine.c.last_day
+    with_customer = bills.join(customers, c.customer_id == b.customer_id)
+
+    past_due = (
+        select(
+            spine.c.month.label("month"),
+            *customer_dims(),
+            debt_bucket_start(days_between(b.due_on, as_of)).label("days_past_due_from"),
+            (b.billed_vnd - paid_as_of_vnd(as_of)).label("unpaid_vnd"),
+        )
+        .select_from(with_customer.join(spine, and_(b.due_on < as_of, unpaid_at(as_of))))
+        .where(b.due_on < bounds.last_last_day, unpaid_at(bounds.first_last_day))
+        .subquery("past_due")
+    )
+    keys = [past_due.c.month, *(past_due.c[name] for name in DIMENSIONS), past_due.c.days_past_due_from]
+    runner.execute(
+        insert(mart_debt_month).from_select(
+            ["month", *DIMENSIONS, "days_past_due_from", "unpaid_vnd"],
+            select(*keys, func.sum(past_due.c.unpaid_vnd).label("unpaid_vnd")).group_by(*keys),
+        )
+    )
+
+    columns = (
+        "bills_due",
+        "billed_due_vnd",
+        "paid_on_time_vnd",
+        "bills_issued",
+        "billed_issued_vnd",
+        "receivable_bills",
+        "receivable_vnd",
+        "frequent_debtors",
+    )
+    after_last = add_months(through, 1)
+    late_in_window = and_(b.due_on >= spine.c.window_start, is_late(as_of))
+    debtors = (
+        select(spine.c.month.label("month"), b.customer_id.label("customer_id"))
+        .select_from(bills.join(spine, late_in_window))
+        .where(
+            b.due_on >= bounds.first_window_start,
+            b.due_on < bounds.last_last_day,
+            b.billed_vnd > paid_on_time_vnd(),
+        )
+        .group_by(spine.c.month, b.customer_id)
+        .having(func.count() >= FREQUENT_DEBTOR_LATE_BILLS)
+        .subquery("debtors")
+    )
+    parts = [
+        part(
+            month_start(b.due_on),
+            with_customer,
+            [b.due_on >= start, b.due_on < after_last],
+            columns,
+            bills_due=literal(1),
+            billed_due_vnd=b.billed_vnd,
+            paid_on_time_vnd=paid_on_time_vnd(),
+        ),
+        part(
+            spine.c.month,
+            with_customer.join(spine, b.bill_month == spine.c.prev_month),
+            [],
+            columns,
+            bills_issued=literal(1),
+            billed_issued_vnd=b.billed_vnd,
+        ),
+        part(
+            spine.c.month,
+            with_customer.join(spine, and_(b.bill_month < spine.c.month, unpaid_at(as_of))),
+            [b.bill_month < bounds.last_next_month, unpaid_at(bounds.first_last_day)],
+            columns,
+            receivable_bills=literal(1),
+            receivable_vnd=b.billed_vnd - paid_as_of_vnd(as_of),
+        ),
+        part(
+            debtors.c.month,
+            debtors.join(customers, c.customer_id == debtors.c.customer_id),
+            [],
+            columns,
+            frequent_debtors=literal(1),
+        ),
+    ]
+    flows = grouped_flows(parts, columns)
+    runner.execute(
+        insert(mart_bills_month).from_select(
+            ["month", *DIMENSIONS, *columns],
+            select(flows.c.month, *(flows.c[name] for name in DIMENSIONS), *(flows.c[name] for name in columns)),
+        )
+    )
+
+
+# --- the whole refresh ------------------------------------------------------------------
+
+
+def refresh_marts(
+    runner: Runner,
+    *,
+    full: bool = False,
+    since: date | None = None,
+    log: Callable[[str], None] = lambda message: None,
+) -> Plan:
+    """Rebuild what the plan says, then record the marts' coverage in mart_refresh."""
+    if runner.dialect.name != "duckdb":
+        # A batch job: PostgreSQL's default 4 MB per sort or hash would spill the big
+        # aggregations to disk. For this transaction only.
+        runner.execute_sql(f"SET LOCAL work_mem = '{POSTGRES_WORK_MEM}'")
+    meta = read_meta(runner)
+    through = data_through(runner, meta)
+    decided = plan(meta, through, full=full, since=since)
+    log(f"marts: {decided.reason}")
+    if decided.current:
+        return decided
+    steps = (
+        ("customer months", lambda: build_customer_marts(runner, decided.since, through)),
+        ("port-outs", lambda: build_port_outs(runner, decided.since, through)),
+        ("complaints", lambda: build_row_mart(runner, mart_complaints, complaints)),
+        ("surveys", lambda: build_row_mart(runner, mart_surveys, surveys)),
+        ("debt", lambda: build_debt_marts(runner, decided.since, through)),
+    )
+    if through is None:  # no data at all: empty marts
+        for mart in MART_TABLES:
+            runner.execute(delete(mart))
+        steps = ()
+    for label, step in steps:
+        started = time.perf_counter()
+        step()
+        log(f"  {label}: {time.perf_counter() - started:.1f} s")
+    write_meta(
+        runner,
+        {
+            META_THROUGH: _iso(through) or "",
+            META_VERSION: meta.get("data_version", ""),
+            META_REFRESHED: _now(),
+        },
+    )
+    return decided
+
+
+def _now() -> str:
+    from data_seed.load import now_in_vietnam
+
+    return now_in_vietnam()
+
+
+def marts_current(url: str) -> bool:
+    """True when the warehouse's marts were built from its current data."""
+    from queries.engine import is_duckdb, normalise_url
+
+    url = normalise_url(url)
+    engine = create_engine(url, connect_args={"read_only": True} if is_duckdb(url) else {})
+    try:
+        with engine.connect() as connection:
+            meta = {key: value for key, value in connection.execute(select(warehouse_meta))}
+            meta |= {key: value for key, value in connection.execute(select(mart_refresh))}
+    except Exception:  # no mart_refresh table: built before the marts existed
+        return False
+    finally:
+        engine.dispose()
+    through = meta.get("data_through")
+    return (
+        bool(meta.get(META_VERSION))
+        and meta.get(META_VERSION) == meta.get("data_version")
+        and (through is None or meta.get(META_THROUGH, "")[:7] == through[:7])
+    )
+
+
+# --- command line and other callers ------------------------------------------------------
+
+
+def existing_tables(runner: Runner) -> set[str]:
+    tables = table("tables", column("table_name"), column("table_schema"), schema="information_schema")
+    found = runner.rows(select(tables.c.table_name).where(tables.c.table_schema == func.current_schema()))
+    return {row[0] for row in found}
+
+
+def add_postgres_indexes(runner: Runner, tables: Sequence[Table]) -> None:
+    """The indexes data_seed.load gives the marts, for marts created outside a load."""
+    from data_seed.load import MART_POSTGRES_INDEXES, quoted
+
+    names = {table.name for table in tables}
+    for table_name, columns in MART_POSTGRES_INDEXES:
+        if table_name in names:
+            index = quoted(f"ix_{table_name}_{'_'.join(columns)}")
+            runner.execute_sql(f"CREATE INDEX {index} ON {quoted(table_name)} ({', '.join(map(quoted, columns))})")
+
+
+def refresh_connection(
+    dbapi_connection,
+    dialect: Dialect,
+    *,
+    full: bool = False,
+    since: date | None = None,
+    log: Callable[[str], None] = lambda message: None,
+) -> Plan:
+    """Create missing marts, refresh them, give the data a new version. The caller commits."""
+    from data_seed.load import create_table_ddl
+
+    runner = Runner(dbapi_connection, dialect)
+    dialect_name = "duckdb" if dialect.name == "duckdb" else "postgresql"
+    existing = existing_tables(runner)
+    missing = [mart for mart in STORED_TABLES if mart.name not in existing]
+    for mart in missing:
+        runner.execute_sql(create_table_ddl(mart, dialect_name))
+    if missing and dialect_name == "postgresql":
+        add_postgres_indexes(runner, missing)
+    decided = refresh_marts(runner, full=full or bool(missing), since=since, log=log)
+    if decided.current:
+        return decided
+    if dialect_name == "postgresql":
+        for mart in MART_TABLES:
+            runner.execute_sql(f"ANALYZE {mart.name}")
+    # The marts changed what the dashboard reads: a new data version drops its cached results.
+    version = uuid.uuid4().hex
+    write_meta(runner, {"data_version": version}, warehouse_meta)
+    write_meta(runner, {META_VERSION: version})
+    return decided
+
+
+def refresh_url(url: str, *, full: bool = False, since: date | None = None, log: Callable[[str], None] = print) -> Plan:
+    """The `refresh` command for the warehouse at `url`, all or nothing."""
+    from queries.engine import duckdb_path, is_duckdb, normalise_url
+
+    url = normalise_url(url)
+    if is_duckdb(url):
+        return _refresh_duckdb_file(duckdb_path(url), full=full, since=since, log=log)
+    engine = create_engine(url)
+    connection = engine.raw_connection()
+    try:
+        decided = refresh_connection(connection, engine.dialect, full=full, since=since, log=log)
+        connection.commit()
+        return decided
+    except BaseException:
+        connection.rollback()
+        raise
+    finally:
+        connection.close()
+        engine.dispose()
+
+
+def refresh_in_place(engine: Engine, *, full: bool = True) -> Plan:
+    """Refresh the marts through an engine's own connection (a warehouse written by hand,
+    e.g. in tests). Unlike `refresh_url` on DuckDB, the file is changed in place."""
+    connection = engine.raw_connection()
+    try:
+        decided = refresh_connection(connection, engine.dialect, full=full)
+        connection.commit()
+        return decided
+    finally:
+        connection.close()
+
+
+def _refresh_duckdb_file(path: Path, *, full: bool, since: date | None, log) -> Plan:
+    """On a copy of the file, swapped in at the end: open dashboards keep the old file until
+    then, and a failure leaves it untouched."""
+    import duckdb
+
+    from data_seed.load import DUCKDB_MEMORY_LIMIT
+
+    if not full and since is None and marts_current(f"duckdb:///{path}"):
+        log("marts: marts are current")
+        return Plan(None, None, "marts are current", current=True)
+    working = path.with_name(f"{path.name}.refresh-{uuid.uuid4().hex}")
+    shutil.copyfile(path, working)
+    try:
+        connection = duckdb.connect(str(working))
+        try:
+            connection.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+            connection.execute("SET enable_progress_bar = false")
+            decided = refresh_connection(
+                connection, create_engine("duckdb:///:memory:").dialect, full=full, since=since, log=log
+            )
+            connection.execute("CHECKPOINT")
+        finally:
+            connection.close()
+        Path(f"{path}.wal").unlink(missing_ok=True)
+        os.replace(working, path)
+    except BaseException:
+        working.unlink(missing_ok=True)
+        Path(f"{working}.wal").unlink(missing_ok=True)
+        raise
+    return decided
+
+
+def month_argument(text: str) -> date:
+    try:
+        return datetime.strptime(text, "%Y-%m").date()
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM, got {text!r}") from error
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", help="warehouse URL (default: WAREHOUSE_URL, secrets, var/warehouse.duckdb)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--full", action="store_true", help="rebuild every mart from scratch")
+    mode.add_argument("--since", type=month_argument, help="rebuild the months from YYYY-MM on")
+
+
+def run_command(arguments: argparse.Namespace) -> int:
+    from queries.engine import resolve_url
+
+    url = resolve_url(arguments.url)
+    started = time.perf_counter()
+    decided = refresh_url(url, full=arguments.full, since=arguments.since, log=lambda line: print(line, flush=True))
+    if not decided.current and decided.through is not None:
+        print(f"Marts refreshed through {decided.through:%m/%Y} in {time.perf_counter() - started:.1f} s.")
+    return 0

@@ -1,0 +1,374 @@
+"""Selects for the Churn page: how many leave, why, to whom, and who stays.
+
+Every function takes (filters, scope) and returns a Select, scoped like the registry
+(measures_base.customer_scope: the filters intersected with the role scope). Rates come
+from the registry (churn_rate, churn_rate_voluntary/involuntary, annualised_churn,
+port_outs/ins, net_port, winback_rate); what it has no dimension for is built here on
+the same definitions:
+- churn by tenure band: churned in month M ÷ active at the start of M, the tenure band
+  read as of M (queries.rules.TENURE_BANDS), summed over the months of the period like
+  churn_rate;
+- cohort retention: of the customers activated in month C, the share still active at the
+  end of month C+N (not churned on or before that day);
+- churn reasons, port-ins by donor, port-out requests refused for unpaid bills.
+
+Trends and cohorts read a wider range than the period: the TREND_MONTHS months ending
+with the period's end month (the page says so in the caption).
+"""
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date
+
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    column,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+    values,
+)
+
+from queries.customers import tenure_band
+from queries.filters import Filters, Scope, add_months
+from queries.measures_base import customer_dimensions, customer_scope, period_bounds, validate_by, with_customer
+from queries.measures_churn import customers_source, port_outs_by_competitor_select
+from queries.metrics import measure_select, target_select
+from queries.overview import kpi_trends_select, trend_filters
+from queries.rules import TENURE_BANDS
+from queries.sql_functions import as_double, month_start, ratio
+from queries.tables import churn_events, customers, port_out_requests
+
+c = customers.c
+e = churn_events.c
+q = port_out_requests.c
+
+TREND_MONTHS = 36
+CHURN_RATES: tuple[str, ...] = ("churn_rate", "churn_rate_voluntary", "churn_rate_involuntary", "annualised_churn")
+PORT_MEASURES: tuple[str, ...] = ("port_ins", "port_outs", "net_port")
+CHURN_DIMENSIONS: tuple[str, ...] = ("age_band", "segment", "tenure_band", "area_type", "plan", "macro_region")
+FLOW_SOURCES: tuple[str, ...] = ("segment", "macro_region")
+
+
+def _text(value: str):
+    return literal(value, String)
+
+
+def trend_range(filters: Filters, months: int = TREND_MONTHS) -> Filters:
+    """The `months` months ending with the period's end month (other filters unchanged)."""
+    return trend_filters(filters, months)
+
+
+# --- rates --------------------------------------------------------------------------------
+
+
+def churn_rates_by_select(filters: Filters, scope: Scope, dimension: str, names: Sequence[str] = CHURN_RATES):
+    """Registry churn rates by one customer dimension: rows (measure, member, value,
+    numerator, denominator). For annualised_churn numerator/denominator are the monthly ones."""
+    parts = []
+    for name in names:
+        rates = measure_select(name, filters, scope, by=(dimension,)).subquery()
+        parts.append(
+            select(
+                _text(name).label("measure"),
+                rates.c[dimension].label("member"),
+                rates.c.value,
+                rates.c.numerator,
+                rates.c.denominator,
+            )
+        )
+    return union_all(*parts)
+
+
+def churn_by_tenure_select(filters: Filters, scope: Scope) -> Select:
+    """Monthly churn rate by tenure band: rows (member, value, numerator, denominator).
+
+    A customer-month per customer and month of the period in which they were active at some
+    point (the registry's customer-month), the band read as of that month."""
+    months = [add_months(filters.start_month, offset) for offset in range(filters.month_count)]
+    lows = [low for _, low, _ in TENURE_BANDS]
+    spine = values(
+        column("month", Date),
+        column("next_month", Date),
+        *(column(f"edge_{low}", Date) for low in lows),
+        name="tenure_months",
+    ).data([(month, add_months(month, 1), *(add_months(month, 1 - low) for low in lows)) for month in months])
+    during = and_(
+        c.activated_on < spine.c.next_month,
+        or_(c.churned_on.is_(None), c.churned_on >= spine.c.month),
+    )
+    start, stop = period_bounds(filters)
+    facts = (
+        select(
+            tenure_band(c.activated_on, {low: spine.c[f"edge_{low}"] for low in lows}).label("member"),
+            case((c.activated_on < spine.c.month, 1), else_=0).label("start_active"),
+            case((c.churned_on < spine.c.next_month, 1), else_=0).label("churned"),
+        )
+        .select_from(customers.join(spine, during))
+        .where(
+            customer_scope(filters, scope),
+            c.activated_on < stop,
+            or_(c.churned_on.is_(None), c.churned_on >= start),
+        )
+        .subquery("facts")
+    )
+    numerator = as_double(func.coalesce(func.sum(facts.c.churned), 0))
+    denominator = as_double(func.coalesce(func.sum(facts.c.start_active), 0))
+    return (
+        select(
+            facts.c.member,
+            ratio(numerator, denominator).label("value"),
+            numerator.label("numerator"),
+            denominator.label("denominator"),
+        )
+        .group_by(facts.c.member)
+        .order_by(facts.c.member)
+    )
+
+
+def churn_trend_select(filters: Filters, scope: Scope, months: int = TREND_MONTHS) -> Select:
+    """Rows (measure, month, value) for churn_rate, voluntary and involuntary, monthly over
+    the trend range."""
+    return kpi_trends_select(filters, scope, names=CHURN_RATES[:3], months=months)
+
+
+def churn_trend_by_plan_select(filters: Filters, scope: Scope, months: int = TREND_MONTHS) -> Select:
+    """Rows (month, plan, value, numerator, denominator): monthly churn rate by plan."""
+    return measure_select("churn_rate", trend_range(filters, months), scope, by=("month", "plan"))
+
+
+def target_trend_select(name: str, filters: Filters, scope: Scope, months: int = TREND_MONTHS) -> Select:
+    """Rows (month, target): the measure's target month by month over the trend range (the
+    rules of queries.metrics.target_select: NULL where none applies)."""
+    parts = []
+    for offset in range(-(months - 1), 1):
+        month = add_months(filters.end_month, offset)
+        targets = target_select(name, replace(filters, start_month=month, end_month=month), scope).subquery()
+        parts.append(select(literal(month, Date).label("month"), targets.c.target))
+    return union_all(*parts)
+
+
+# --- porting -----------------------------------------------------------------------------
+
+
+def port_trend_select(filters: Filters, scope: Scope, months: int = TREND_MONTHS) -> Select:
+    """Rows (measure, month, value) for port_ins, port_outs and net_port over the trend range."""
+    return kpi_trends_select(filters, scope, names=PORT_MEASURES, months=months)
+
+
+def port_outs_by_competitor_trend_select(filters: Filters, scope: Scope, months: int = TREND_MONTHS) -> Select:
+    """Rows (month, competitor, value): port-outs by destination competitor by month over the
+    trend range (the registry's port_outs_by_competitor_select); months without any are absent."""
+    return port_outs_by_competitor_select(trend_range(filters, months), scope, by=("month",))
+
+
+def port_ins_by_competitor_select(filters: Filters, scope: Scope, by: Sequence[str] = ()) -> Select:
+    """Numbers ported in during the period from each donor competitor: [*by, competitor, value]
+    (the port_ins measure's rows, by donor)."""
+    by = validate_by(by)
+    start, stop = period_bounds(filters)
+    facts = (
+        select(*customer_dimensions(by, filters, month_start(c.activated_on)), c.ported_in_from.label("competitor"))
+        .select_from(customers_source(by))
+        .where(
+            c.ported_in_from.is_not(None),
+            c.activated_on >= start,
+            c.activated_on < stop,
+            customer_scope(filters, scope),
+        )
+        .subquery("facts")
+    )
+    keys = [facts.c[name] for name in (*by, "competitor")]
+    return select(*keys, as_double(func.count()).label("value")).group_by(*keys).order_by(*keys)
+
+
+def port_balance_select(filters: Filters, scope: Scope) -> Select:
+    """Per competitor in the period: rows (competitor, port_ins, port_outs, net_port)."""
+    ins = port_ins_by_competitor_select(filters, scope).subquery("ins")
+    outs = port_outs_by_competitor_select(filters, scope).subquery("outs")
+    competitor = func.coalesce(ins.c.competitor, outs.c.competitor)
+    port_ins = func.coalesce(ins.c.value, 0.0)
+    port_outs = func.coalesce(outs.c.value, 0.0)
+    return (
+        select(
+            competitor.label("competitor"),
+            port_ins.label("port_ins"),
+            port_outs.label("port_outs"),
+            (port_ins - port_outs).label("net_port"),
+        )
+        .select_from(ins.join(outs, ins.c.competitor == outs.c.competitor, full=True))
+        .order_by(competitor)
+    )
+
+
+def port_flow_select(filters: Filters, scope: Scope, source: str = "segment") -> Select:
+    """Port-outs in the period from each segment (or macro region) to each competitor:
+    rows (source, competitor, value), for the flow chart."""
+    if source not in FLOW_SOURCES:
+        raise ValueError(f"unknown flow source {source!r}; choose from {FLOW_SOURCES}")
+    flows = port_outs_by_competitor_select(filters, scope, by=(source,)).subquery()
+    return select(flows.c[source].label("source"), flows.c.competitor, flows.c.value)
+
+
+def port_out_requests_select(filters: Filters, scope: Scope, by: Sequence[str] = ()) -> Select:
+    """Port-out requests made in the period: [*by, requests, completed, refused, value] where
+    value = refused for unpaid bills ÷ requests. by ⊂ (month, competitor)."""
+    unknown = set(by) - {"month", "competitor"}
+    if unknown:
+        raise ValueError(f"port-out requests cannot be broken down by {sorted(unknown)}")
+    start, stop = period_bounds(filters)
+    dimensions = {"month": month_start(q.requested_on), "competitor": q.to_competitor}
+    facts = (
+        select(
+            *(dimensions[name].label(name) for name in by),
+            case((q.outcome == "refused_debt", 1), else_=0).label("refused"),
+        )
+        .select_from(port_out_requests.join(customers, c.customer_id == q.customer_id))
+        .where(q.requested_on >= start, q.requested_on < stop, customer_scope(filters, scope))
+        .subquery("facts")
+    )
+    keys = [facts.c[name] for name in by]
+    requests = as_double(func.count())
+    refused = as_double(func.coalesce(func.sum(facts.c.refused), 0))
+    return (
+        select(
+            *keys,
+            requests.label("requests"),
+            (requests - refused).label("completed"),
+            refused.label("refused"),
+            ratio(refused, requests).label("value"),
+        )
+        .group_by(*keys)
+        .order_by(*keys)
+    )
+
+
+# --- reasons and the debt link ----------------------------------------------------------
+
+
+def churn_reasons_select(filters: Filters, scope: Scope) -> Select:
+    """Customers who left in the period by type and reason: rows (churn_type, reason, value,
+    share) with share of all who left in view."""
+    start, stop = period_bounds(filters)
+    facts = (
+        select(e.churn_type, e.reason)
+        .select_from(with_customer(churn_events, e.customer_id, ()))
+        .where(e.churned_on >= start, e.churned_on < stop, customer_scope(filters, scope))
+        .subquery("facts")
+    )
+    count = as_double(func.count())
+    return (
+        select(
+            facts.c.churn_type,
+            facts.c.reason,
+            count.label("value"),
+            (count / func.nullif(func.sum(count).over(), 0.0)).label("share"),
+        )
+        .group_by(facts.c.churn_type, facts.c.reason)
+        .order_by(facts.c.churn_type, count.desc(), facts.c.reason)
+    )
+
+
+def involuntary_share_select(filters: Filters, scope: Scope, by: Sequence[str] = ()) -> Select:
+    """Share of churn that is involuntary (non-payment): [*by, value, involuntary, churned],
+    from the registry (churn_rate_involuntary's numerator ÷ churn_rate's numerator)."""
+    involuntary = measure_select("churn_rate_involuntary", filters, scope, by=by).subquery("inv")
+    everyone = measure_select("churn_rate", filters, scope, by=by).subquery("all_churn")
+    on = and_(true(), *(involuntary.c[name] == everyone.c[name] for name in by))
+    return (
+        select(
+            *(everyone.c[name] for name in by),
+            ratio(involuntary.c.numerator, everyone.c.numerator).label("value"),
+            involuntary.c.numerator.label("involuntary"),
+            everyone.c.numerator.label("churned"),
+        )
+        .select_from(everyone.join(involuntary, on))
+        .order_by(*(everyone.c[name] for name in by))
+    )
+
+
+# --- cohorts ------------------------------------------------------------------------------
+
+
+def cohort_months(filters: Filters, months: int = TREND_MONTHS) -> list[date]:
+    return [add_months(filters.end_month, offset) for offset in range(-(months - 1), 1)]
+
+
+def month_number(day) -> ColumnElement:
+    """Months since year 0 of a date (year × 12 + month): month arithmetic as integers, the
+    same on every engine (EXTRACT is standard SQL)."""
+    return cast(func.extract("year", day), Integer) * 12 + cast(func.extract("month", day), Integer)
+
+
+def _cohort_counts(filters: Filters, scope: Scope, months: int, by: Sequence[str]):
+    """Customers activated in the cohort range, counted by (cohort, its month number, the
+    month number they left in or NULL, *by)."""
+    first = cohort_months(filters, months)[0]
+    stop = add_months(filters.end_month, 1)
+    facts = (
+        select(
+            *customer_dimensions(by, filters, None),
+            month_start(c.activated_on).label("cohort"),
+            month_number(c.activated_on).label("cohort_number"),
+            month_number(c.churned_on).label("left_number"),
+        )
+        .select_from(customers_source(by))
+        .where(c.activated_on >= first, c.activated_on < stop, customer_scope(filters, scope))
+        .subquery("cohort_facts")
+    )
+    keys = [facts.c.cohort, facts.c.cohort_number, facts.c.left_number, *(facts.c[name] for name in by)]
+    return select(*keys, func.count().label("customers")).group_by(*keys).subquery("cohort_counts")
+
+
+def _retention(filters: Filters, scope: Scope, months: int, by: Sequence[str], group: Sequence[str]) -> Select:
+    # Each cohort is observed for every N with cohort + N ≤ the period's end month; a customer
+    # is still active at the end of month cohort + N unless they left in that month or before.
+    end_number = filters.end_month.year * 12 + filters.end_month.month
+    offsets = values(column("months_after", Integer), name="offsets").data([(after,) for after in range(months)])
+    counts = _cohort_counts(filters, scope, months, by)
+    observed = counts.c.cohort_number + offsets.c.months_after <= end_number
+    still_active = or_(
+        counts.c.left_number.is_(None), counts.c.left_number > counts.c.cohort_number + offsets.c.months_after
+    )
+    active = as_double(func.coalesce(func.sum(case((still_active, counts.c.customers), else_=0)), 0))
+    size = as_double(func.coalesce(func.sum(counts.c.customers), 0))
+    available = {"cohort": counts.c.cohort, "months_after": offsets.c.months_after, **{n: counts.c[n] for n in by}}
+    keys = [available[name] for name in group]
+    return (
+        select(
+            *(key.label(name) for key, name in zip(keys, group, strict=True)),
+            size.label("customers"),
+            active.label("active"),
+            ratio(active, size).label("value"),
+        )
+        .select_from(counts.join(offsets, observed))
+        .group_by(*keys)
+        .order_by(*keys)
+    )
+
+
+def cohort_retention_select(filters: Filters, scope: Scope, months: int = TREND_MONTHS) -> Select:
+    """Cohort retention for the activation months of the trend range: rows (cohort,
+    months_after, customers, active, value) with value = share of the cohort still active at
+    the end of month cohort + months_after (observed up to the period's end month)."""
+    return _retention(filters, scope, months, (), ("cohort", "months_after"))
+
+
+def survival_select(filters: Filters, scope: Scope, by: str = "segment", months: int = TREND_MONTHS) -> Select:
+    """Survival curves: rows (<by>, months_after, customers, active, value), pooling the cohorts
+    of the trend range that can be observed N months (value = share still active N months
+    after the activation month)."""
+    validate_by((by,))
+    if by == "month":
+        raise ValueError("survival curves are by a customer dimension, not by month")
+    return _retention(filters, scope, months, (by,), (by, "months_after"))

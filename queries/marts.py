@@ -1,0 +1,204 @@
+"""Marts: pre-aggregated (or pre-joined) tables built from the raw tables by the refresh
+step (data_seed/refresh.py), so the measures answer without scanning the raw facts.
+
+The raw tables stay the source of truth: every mart is a pure function of them, rebuilt
+inside every load and import (all or nothing, with the raw data) and by
+`python -m data_seed refresh`; tests/test_marts.py proves each measure answered from the
+marts equals the same measure computed from the raw tables. Marts live in their own
+MetaData (`mart_metadata`): the importer, the data contracts and docs/schema.md describe
+only what an operator supplies.
+
+Every mart carries the customer's dimensions at the time of the query's conventions
+(province_code, segment, plan, area_type and, where age bands can be asked for,
+birth_year: the age band depends on the period's end year, so it is derived at query
+time exactly as for raw customers). The *_rollup marts drop birth_year and are used
+when no age band is filtered or broken down (20–70× fewer rows).
+
+Months covered: customer marts from the month of the first activation, debt marts from
+the first bill, up to the last month of data (warehouse_meta.data_through): every month
+the dashboard can ask for. A month after data_through reads as empty (no measure asks
+for the future).
+
+`use_marts(False)` makes every measure read the raw tables again: for tests and the
+benchmark only (a process-wide switch, because Streamlit runs pages in other threads).
+"""
+
+from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Integer, MetaData, SmallInteger, String, Table, Text
+
+mart_metadata = MetaData()
+
+_enabled = True
+
+
+def use_marts(enabled: bool) -> None:
+    """Answer measures from the marts (default) or from the raw tables (tests, benchmark)."""
+    global _enabled
+    _enabled = bool(enabled)
+
+
+def marts_enabled() -> bool:
+    return _enabled
+
+
+def _dimensions(*, birth_year: bool, key: bool) -> list[Column]:
+    columns = [
+        Column("province_code", String(2), primary_key=key, nullable=False, doc="Customer's province (34 codes)"),
+        Column("segment", Text, primary_key=key, nullable=False, doc="Customer's segment"),
+        Column("plan", Text, primary_key=key, nullable=False, doc="prepaid or postpaid"),
+        Column("area_type", Text, primary_key=key, nullable=False, doc="urban, rural or remote"),
+    ]
+    if birth_year:
+        columns.append(
+            Column(
+                "birth_year",
+                SmallInteger,
+                primary_key=key,
+                nullable=False,
+                doc="Holder's birth year (age bands are derived at query time)",
+            )
+        )
+    return columns
+
+
+def _count(name: str, doc: str) -> Column:
+    return Column(name, BigInteger, nullable=False, doc=doc)
+
+
+def _customer_month_columns() -> list[Column]:
+    return [
+        _count("start_active", "Customers active at the start of the month (= active at the end of the month before)"),
+        _count("end_active", "Customers active at the end of the month (activated and not churned by its last day)"),
+        _count("new_customers", "Customers activated in the month"),
+        _count("churned", "Customers who churned in the month (customers.churned_on)"),
+        _count("churned_voluntary", "Of those, with a voluntary churn event"),
+        _count("churned_involuntary", "Of those, with an involuntary (non-payment) churn event"),
+        _count("port_ins", "Customers activated in the month with a number ported in from a competitor"),
+        _count("port_outs", "Churn events in the month with a number ported to a competitor"),
+        _count("churn_events", "Churn events in the month (churn_events.churned_on): the win-back cohort"),
+        _count("won_back", "Of those, re-acquired within queries.rules.WINBACK_WINDOW_DAYS days"),
+        _count("customer_months", "revenue_monthly rows of the month (one per customer active in it)"),
+        _count("revenue_vnd", "Service revenue earned in the month, VND"),
+        _count("campaign_control", "Campaign targets selected in the month, control group"),
+        _count("campaign_control_churned", "Of those, churned within 90 days"),
+        _count("campaign_contacted", "Campaign targets selected in the month, contacted group"),
+        _count("campaign_contacted_churned", "Of those, churned within 90 days"),
+    ]
+
+
+def _month(doc: str, key: bool = True) -> Column:
+    return Column("month", Date, primary_key=key, nullable=False, doc=doc)
+
+
+CUSTOMER_MONTH_DOC = "Month (first day) the row describes"
+
+mart_customer_month = Table(
+    "mart_customer_month",
+    mart_metadata,
+    _month(CUSTOMER_MONTH_DOC),
+    *_dimensions(birth_year=True, key=True),
+    *_customer_month_columns(),
+)
+
+mart_customer_month_rollup = Table(
+    "mart_customer_month_rollup",
+    mart_metadata,
+    _month(CUSTOMER_MONTH_DOC),
+    *_dimensions(birth_year=False, key=True),
+    *_customer_month_columns(),
+)
+
+mart_port_outs = Table(
+    "mart_port_outs",
+    mart_metadata,
+    _month("Month (first day) of leaving (churn_events.churned_on)"),
+    *_dimensions(birth_year=True, key=True),
+    Column("competitor", Text, primary_key=True, nullable=False, doc="Competitor the number was ported to"),
+    _count("port_outs", "Numbers ported out in the month to that competitor"),
+)
+
+# One row per complaint, joined once to its customer's dimensions: the complaint measures
+# (medians and p90 included) stay exact and never join the customers table. Complaints
+# are few (~0.3 per 100 customers per quarter: ~200 k rows at 10 M customers), so a row
+# per complaint is small and exact percentiles stay fast.
+mart_complaints = Table(
+    "mart_complaints",
+    mart_metadata,
+    Column("complaint_id", BigInteger, primary_key=True, autoincrement=False, doc="complaints.complaint_id"),
+    Column("customer_id", BigInteger, nullable=False, doc="Complaining customer"),
+    Column("staff_id", BigInteger, nullable=False, doc="Staff member who owned the complaint"),
+    Column("channel", Text, nullable=False, doc="Channel the complaint came through"),
+    Column("category", Text, nullable=False, doc="Complaint category"),
+    Column("opened_at", DateTime, nullable=False, doc="Received (Asia/Ho_Chi_Minh)"),
+    Column("acknowledged_at", DateTime, doc="First response (Asia/Ho_Chi_Minh); NULL if not yet"),
+    Column("resolved_at", DateTime, doc="Resolved (Asia/Ho_Chi_Minh); NULL while open"),
+    Column("closed_at", DateTime, doc="Closed (Asia/Ho_Chi_Minh); NULL while open"),
+    Column("sla_hours", Integer, nullable=False, doc="Resolution target, hours"),
+    Column("departments_involved", SmallInteger, nullable=False, doc="Departments that took part"),
+    Column("escalated", Boolean, nullable=False, doc="Escalated to a higher level"),
+    Column("reopened", Boolean, nullable=False, doc="Reopened after resolution"),
+    Column("resolved_first_contact", Boolean, nullable=False, doc="Resolved at the first contact"),
+    Column("csat", SmallInteger, doc="Post-resolution satisfaction 1–5; NULL if not surveyed"),
+    Column("is_key_account", Boolean, nullable=False, doc="The customer is a key account (shorter SLA target)"),
+    *_dimensions(birth_year=True, key=False),
+)
+
+# One row per survey response with its customer's dimensions (~0.4 % of customer-months).
+mart_surveys = Table(
+    "mart_surveys",
+    mart_metadata,
+    Column("survey_id", BigInteger, primary_key=True, autoincrement=False, doc="surveys.survey_id"),
+    Column("customer_id", BigInteger, nullable=False, doc="Respondent"),
+    Column("surveyed_on", Date, nullable=False, doc="Response date"),
+    Column("nps_score", SmallInteger, nullable=False, doc="Likelihood to recommend 0–10"),
+    Column("csat_score", SmallInteger, nullable=False, doc="Overall satisfaction 1–5"),
+    Column("network_quality_score", SmallInteger, nullable=False, doc="Aspect: network quality 1–5"),
+    Column("procedure_speed_score", SmallInteger, nullable=False, doc="Aspect: procedures 1–5"),
+    Column("staff_attitude_score", SmallInteger, nullable=False, doc="Aspect: staff attitude 1–5"),
+    Column("price_score", SmallInteger, nullable=False, doc="Aspect: price 1–5"),
+    *_dimensions(birth_year=True, key=False),
+)
+
+# Postpaid debt as of each month's last day, by days-past-due bucket (queries.rules.DEBT_AGE_BUCKETS).
+mart_debt_month = Table(
+    "mart_debt_month",
+    mart_metadata,
+    _month("Month (first day); amounts are as of its last day"),
+    *_dimensions(birth_year=True, key=True),
+    Column(
+        "days_past_due_from",
+        SmallInteger,
+        primary_key=True,
+        nullable=False,
+        doc="First day of the days-past-due bucket (queries.rules.DEBT_AGE_BUCKETS) the bills fall in",
+    ),
+    _count("unpaid_vnd", "Billed − paid as of the last day, over bills past due then, VND"),
+)
+
+mart_bills_month = Table(
+    "mart_bills_month",
+    mart_metadata,
+    _month("Month (first day)"),
+    *_dimensions(birth_year=True, key=True),
+    _count("bills_due", "Bills due in the month"),
+    _count("billed_due_vnd", "Billed amount of bills due in the month, VND"),
+    _count("paid_on_time_vnd", "Of that, paid by the due date, VND"),
+    _count("bills_issued", "Bills issued in the month (usage month = the month before; issued on the 1st)"),
+    _count("billed_issued_vnd", "Billed amount of those, VND"),
+    _count("receivable_bills", "Bills issued before the month and not fully paid by its last day"),
+    _count("receivable_vnd", "Billed − paid as of the month's last day over those bills, VND"),
+    _count("frequent_debtors", "Customers who are frequent debtors at the month's end (queries.rules)"),
+)
+
+MART_TABLES: tuple[Table, ...] = tuple(mart_metadata.sorted_tables)  # the marts the measures read
+
+# What the refresh step knows about the marts (kept apart from warehouse_meta, which
+# describes the load): marts_through (ISO date of the last month covered),
+# marts_data_version (the warehouse_meta.data_version they were built from),
+# marts_refreshed_at (ISO timestamp, Asia/Ho_Chi_Minh).
+mart_refresh = Table(
+    "mart_refresh",
+    MetaData(),
+    Column("key", Text, primary_key=True, doc="marts_through, marts_data_version or marts_refreshed_at"),
+    Column("value", Text, nullable=False, doc="Value as text"),
+)
+STORED_TABLES: tuple[Table, ...] = (*MART_TABLES, mart_refresh)  # created and swapped by the loader

@@ -1,0 +1,242 @@
+"""Measures answered from the marts equal the same measures computed from the raw tables,
+on DuckDB and PostgreSQL, for several filter combinations; the refresh is incremental
+by month without changing a number; the marts hold only aggregates of the raw tables.
+
+The raw answers come from the same registry with `queries.marts.use_marts(False)` (the
+builders' raw path, itself checked against independent Polars computations in
+tests/test_metrics.py).
+"""
+
+import math
+import shutil
+from datetime import date
+
+import polars as pl
+import pytest
+from sqlalchemy import create_engine, delete, select, update
+
+from data_seed.refresh import LOOKBACK_MONTHS, META_THROUGH, META_VERSION, plan, refresh_url
+from queries.engine import duckdb_path
+from queries.filters import Filters, Scope, add_months
+from queries.marts import (
+    MART_TABLES,
+    mart_customer_month,
+    mart_customer_month_rollup,
+    mart_refresh,
+    marts_enabled,
+    use_marts,
+)
+from queries.measures_churn import port_outs_by_competitor_select
+from queries.measures_complaints import backlog_ageing_select
+from queries.measures_debt import debt_ageing_select
+from queries.metrics import MEASURES, measure_select
+from queries.run import run
+from queries.tables import warehouse_meta
+
+ALL = Scope()
+HANOI_HCMC = Scope(role="regional_manager", provinces=frozenset({"01", "79"}))
+# (filters, scope, breakdowns): each case exercises another path of the marts.
+CASES = {
+    "last_month": (Filters(date(2026, 10, 1), date(2026, 10, 1)), ALL, [(), ("province_code",)]),
+    "quarter_hanoi_individual": (
+        Filters(date(2026, 4, 1), date(2026, 6, 1), provinces=("01",), segments=("individual",)),
+        ALL,
+        [("month",)],
+    ),
+    # age bands: the fine (birth-year) customer mart
+    "ten_months_south_postpaid_25_44": (
+        Filters(
+            date(2025, 11, 1), date(2026, 8, 1), regions=("Nam",), age_bands=("25-34", "35-44"), plans=("postpaid",)
+        ),
+        ALL,
+        [(), ("age_band",)],
+    ),
+    "all_36_months": (Filters(date(2023, 11, 1), date(2026, 10, 1)), ALL, [("segment",), ("macro_region", "plan")]),
+    # a role scope intersected with a province filter, and an area filter
+    "two_years_scoped_rural": (
+        Filters(date(2024, 11, 1), date(2026, 10, 1), provinces=("01", "48"), area_types=("rural",)),
+        HANOI_HCMC,
+        [(), ("month",)],
+    ),
+    # before the data window: customers activated earlier exist, nothing else does
+    "before_the_window": (Filters(date(2022, 1, 1), date(2022, 6, 1)), ALL, [(), ("area_type",)]),
+}
+REL_TOLERANCE = 1e-9
+
+
+@pytest.fixture(autouse=True)
+def marts_back_on():
+    yield
+    use_marts(True)
+
+
+@pytest.fixture(scope="module")
+def connections():
+    opened = {}
+    yield opened
+    for engine, connection in opened.values():
+        connection.close()
+        engine.dispose()
+
+
+def connect(connections, url):
+    if url not in connections:
+        engine = create_engine(url)
+        connections[url] = (engine, engine.connect())
+    return connections[url][1]
+
+
+def both_ways(build, connection) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(from the marts, from the raw tables) for the select `build()` returns."""
+    use_marts(True)
+    from_marts = run(build(), connection)
+    use_marts(False)
+    try:
+        from_raw = run(build(), connection)
+    finally:
+        use_marts(True)
+    return from_marts, from_raw
+
+
+def assert_frames_equal(actual: pl.DataFrame, expected: pl.DataFrame, label: str) -> None:
+    """Same columns, same rows (in order), numbers equal to 1e-9 relative."""
+    assert actual.columns == expected.columns, label
+    assert actual.height == expected.height, f"{label}: {actual.height} rows from marts, {expected.height} raw"
+    for name in actual.columns:
+        for index, (got, want) in enumerate(zip(actual[name], expected[name], strict=True)):
+            if isinstance(got, float) or isinstance(want, float):
+                if got is None or want is None:
+                    assert got is None and want is None, f"{label} {name}[{index}]: {got} vs {want}"
+                    continue
+                if math.isnan(got) or math.isnan(want):
+                    assert math.isnan(got) and math.isnan(want), f"{label} {name}[{index}]: {got} vs {want}"
+                    continue
+                assert math.isclose(got, want, rel_tol=REL_TOLERANCE, abs_tol=1e-9), (
+                    f"{label} {name}[{index}]: marts {got}, raw {want}"
+                )
+            else:
+                assert got == want, f"{label} {name}[{index}]: marts {got!r}, raw {want!r}"
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_every_measure_from_marts_equals_raw(warehouse_url, connections, case):
+    filters, scope, breakdowns = CASES[case]
+    connection = connect(connections, warehouse_url)
+    compared = 0
+    for name, measure in MEASURES.items():
+        for by in breakdowns:
+            if not set(by) <= set(measure.dimensions):
+                continue
+            from_marts, from_raw = both_ways(
+                lambda name=name, by=by: measure_select(name, filters, scope, by), connection
+            )
+            assert_frames_equal(from_marts, from_raw, f"{name} by {by}")
+            compared += 1
+    assert compared >= len(MEASURES)
+
+
+@pytest.mark.parametrize("case", ["last_month", "all_36_months", "ten_months_south_postpaid_25_44"])
+def test_breakdown_selects_from_marts_equal_raw(warehouse_url, connections, case):
+    filters, scope, _ = CASES[case]
+    connection = connect(connections, warehouse_url)
+    for label, build in (
+        ("port-outs by competitor", port_outs_by_competitor_select),
+        ("backlog ageing", backlog_ageing_select),
+        ("debt ageing", debt_ageing_select),
+    ):
+        for by in ((), ("province_code",)):
+            from_marts, from_raw = both_ways(lambda build=build, by=by: build(filters, scope, by), connection)
+            assert_frames_equal(from_marts, from_raw, f"{label} by {by}")
+
+
+def test_the_comparison_is_not_vacuous(duck_url, connections):
+    """The measures read different tables on each path, and see data."""
+    filters = CASES["all_36_months"][0]
+    use_marts(True)
+    assert "mart_customer_month_rollup" in str(measure_select("churn_rate", filters, ALL))
+    assert "mart_customer_month " in str(measure_select("churn_rate", filters, ALL, ("age_band",))) + " "
+    use_marts(False)
+    assert "mart_" not in str(measure_select("churn_rate", filters, ALL))
+    use_marts(True)
+    assert marts_enabled()
+    connection = connect(connections, duck_url)
+    for name in ("active_customers", "revenue", "complaint_count", "outstanding_debt", "nps", "winback_rate"):
+        assert run(measure_select(name, filters, ALL), connection)["value"][0], name
+
+
+def test_marts_are_small_aggregates(duck_url, connections):
+    """The rollup the default views read is far smaller than the customer-months it sums."""
+    connection = connect(connections, duck_url)
+    rollup_rows = run(select(mart_customer_month_rollup.c.month), connection).height
+    sums = run(select(mart_customer_month.c.customer_months), connection)["customer_months"].sum()
+    assert rollup_rows * 5 < sums
+
+
+def mart_contents(url: str) -> dict[str, pl.DataFrame]:
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        contents = {
+            mart.name: run(select(mart).order_by(*mart.primary_key.columns), connection) for mart in MART_TABLES
+        }
+    engine.dispose()
+    return contents
+
+
+def test_incremental_refresh_equals_a_full_one(duck_url, tmp_path):
+    """New months arrive after the marts were built: only the months from the first new
+    one (less the lookback) are rebuilt, continuing the customer stock from the kept month,
+    and every mart ends up exactly as a full rebuild makes it."""
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(duckdb_path(duck_url), copy)
+    url = f"duckdb:///{copy}"
+    full = mart_contents(url)
+    # Pretend the marts were built when the data ended in June 2026.
+    built_through = date(2026, 6, 1)
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        for mart in MART_TABLES:
+            if "month" in mart.c:
+                connection.execute(delete(mart).where(mart.c.month > built_through))
+        connection.execute(
+            update(mart_refresh).where(mart_refresh.c.key == META_THROUGH).values(value=built_through.isoformat())
+        )
+        connection.execute(update(mart_refresh).where(mart_refresh.c.key == META_VERSION).values(value="older"))
+    engine.dispose()
+    decided = refresh_url(url, log=lambda line: None)
+    assert decided.since == add_months(built_through, 1 - LOOKBACK_MONTHS)
+    for name, rebuilt in mart_contents(url).items():
+        assert rebuilt.equals(full[name]), name
+
+
+def test_refresh_plans():
+    meta = {"data_version": "v2", META_VERSION: "v2", META_THROUGH: "2026-10-01"}
+    assert plan(meta, date(2026, 10, 1)).current
+    assert plan(meta, date(2026, 10, 1), full=True).since is None
+    assert plan({**meta, META_VERSION: "v1"}, date(2026, 10, 1)).since is None  # changed, same months: full
+    grown = plan({**meta, META_VERSION: "v1", META_THROUGH: "2026-08-01"}, date(2026, 10, 1))
+    assert grown.since == add_months(date(2026, 9, 1), -LOOKBACK_MONTHS) and not grown.current
+    assert plan({}, date(2026, 10, 1)).since is None
+
+
+def test_refresh_command_on_postgresql_rebuilds_the_same_marts(empty_pg_url):
+    """`python -m data_seed refresh` on PostgreSQL: in one transaction, from a month on,
+    to the same marts as the load built; a new data version tells the dashboard."""
+    from data_seed import seed_warehouse
+
+    seed_warehouse(empty_pg_url, customers=2_000, months=8, seed=5, end_month=date(2026, 10, 1))
+    before = mart_contents(empty_pg_url)
+    engine = create_engine(empty_pg_url)
+    with engine.connect() as connection:
+        version = connection.execute(select(warehouse_meta.c.value).where(warehouse_meta.c.key == "data_version"))
+        version = version.scalar_one()
+    engine.dispose()
+    decided = refresh_url(empty_pg_url, since=date(2026, 7, 1), log=lambda line: None)
+    assert decided.since == date(2026, 7, 1) and not decided.current
+    for name, rebuilt in mart_contents(empty_pg_url).items():
+        assert rebuilt.equals(before[name]), name
+    assert refresh_url(empty_pg_url, log=lambda line: None).current  # nothing left to do
+    engine = create_engine(empty_pg_url)
+    with engine.connect() as connection:
+        meta = dict(connection.execute(select(warehouse_meta)).all())
+    engine.dispose()
+    assert meta["data_version"] != version
