@@ -109,7 +109,8 @@ def test_a_copied_link_reopens_the_view_on_another_page(page, app_url):
     wait_until_drawn(page, "debt")
     assert "/debt" in page.url
     assert "province=79" in page.url and "segment=individual" in page.url and "lang=en" in page.url
-    assert page.get_by_text(re.compile(r"^Ho Chi Minh · Individual · ")).count() >= 1
+    # The caption is drawn with the page's charts, which may land after the first chart: wait for it.
+    page.get_by_text(re.compile(r"^Ho Chi Minh · Individual · ")).first.wait_for(timeout=LOAD_MS)
     assert_no_error(page)
     assert_only_local_requests(page)
 
