@@ -71,12 +71,13 @@ from sqlalchemy.engine import Dialect
 from queries.filters import add_months
 from queries.marts import (
     MART_TABLES,
+    ROLLUPS,
     STORED_TABLES,
     mart_bills_month,
     mart_complaints,
     mart_customer_month,
-    mart_customer_month_rollup,
     mart_debt_month,
+    mart_open_complaints,
     mart_port_outs,
     mart_refresh,
     mart_surveys,
@@ -375,7 +376,7 @@ work_flows = Table(
 def build_customer_marts(runner: Runner, since: date | None, through: date) -> None:
     first = first_customer_month(runner)
     _delete_from(runner, mart_customer_month, since)
-    _delete_from(runner, mart_customer_month_rollup, since)
+    _delete_from(runner, ROLLUPS[mart_customer_month.name], since)
     if first is None:
         return
     start = max(first, since) if since else first
@@ -394,17 +395,22 @@ def build_customer_marts(runner: Runner, since: date | None, through: date) -> N
         _insert_customer_stock(runner, months_from(start, through))
     finally:
         runner.execute_sql(f"DROP TABLE {work_flows.name}")
-    # The rollup is the fine mart summed over birth years.
-    m = mart_customer_month.c
-    keys = [m.month, *(m[name] for name in ROLLUP_DIMENSIONS)]
-    sums = ["start_active", "end_active", *FLOW_COLUMNS]
+    build_rollup(runner, mart_customer_month, start)
+
+
+def build_rollup(runner: Runner, fine: Table, start: date) -> None:
+    """The fine mart's rollup for months from `start`: summed over birth years (the
+    caller has deleted those months)."""
+    rollup = ROLLUPS[fine.name]
+    keys = [fine.c[column.name] for column in rollup.primary_key.columns]
+    sums = [column.name for column in rollup.columns if not column.primary_key]
     runner.execute(
-        insert(mart_customer_month_rollup).from_select(
-            ["month", *ROLLUP_DIMENSIONS, *sums],
-            select(*keys, *(func.sum(m[name]).label(name) for name in sums))
-            .where(m.month >= start)
+        insert(rollup).from_select(
+            [*(key.name for key in keys), *sums],
+            select(*keys, *(func.sum(fine.c[name]).label(name) for name in sums))
+            .where(fine.c.month >= start)
             .group_by(*keys)
-            .order_by(m.month),
+            .order_by(fine.c.month),
         )
     )
 
@@ -497,8 +503,9 @@ def build_port_outs(runner: Runner, since: date | None, through: date) -> None:
 # --- row-level marts (complaints, surveys) ----------------------------------------------
 
 
-def build_row_mart(runner: Runner, mart, source_table) -> None:
-    """One row per source row with its customer's columns (dimensions, key account)."""
+def build_row_mart(runner: Runner, mart, source_table, order_by: str) -> None:
+    """One row per source row with its customer's columns (dimensions, key account), in
+    date order, so a period's rows sit together (DuckDB skips the other row groups)."""
     runner.execute(delete(mart))
     names = list(mart.c.keys())
     columns = [
@@ -508,7 +515,42 @@ def build_row_mart(runner: Runner, mart, source_table) -> None:
     runner.execute(
         insert(mart).from_select(
             names,
-            select(*columns).select_from(source_table.join(customers, c.customer_id == source_table.c.customer_id)),
+            select(*columns)
+            .select_from(source_table.join(customers, c.customer_id == source_table.c.customer_id))
+            .order_by(source_table.c[order_by]),
+        )
+    )
+
+
+def build_open_complaints(runner: Runner, since: date | None, through: date) -> None:
+    """mart_open_complaints: each complaint at each month end it was open at (as
+    queries.measures_complaints.open_facts: opened before the next month, not resolved by it).
+    A later resolution is after every month end already built, so old months never change."""
+    k = complaints.c
+    _delete_from(runner, mart_open_complaints, since)
+    first = runner.scalar(select(func.min(k.opened_at)))
+    if first is None:
+        return
+    start = first.date().replace(day=1) if hasattr(first, "date") else first.replace(day=1)
+    start = max(start, since) if since else start
+    if start > through:
+        return
+    months = months_from(start, through)
+    spine = month_spine(months, name="spine")
+    bounds = spine_bounds(months)
+    open_at_month_end = and_(
+        k.opened_at < spine.c.next_month, or_(k.resolved_at.is_(None), k.resolved_at >= spine.c.next_month)
+    )
+    runner.execute(
+        insert(mart_open_complaints).from_select(
+            ["month", "complaint_id", "opened_at", *DIMENSIONS],
+            select(spine.c.month, k.complaint_id, k.opened_at, *customer_dims())
+            .select_from(complaints.join(spine, open_at_month_end).join(customers, c.customer_id == k.customer_id))
+            .where(
+                k.opened_at < bounds.last_next_month,
+                or_(k.resolved_at.is_(None), k.resolved_at >= bounds.first_next_month),
+            )
+            .order_by(spine.c.month),
         )
     )
 
@@ -531,8 +573,9 @@ def debt_bucket_start(days: ColumnElement) -> ColumnElement:
 
 def build_debt_marts(runner: Runner, since: date | None, through: date) -> None:
     first = first_bill_month(runner)
-    _delete_from(runner, mart_debt_month, since)
-    _delete_from(runner, mart_bills_month, since)
+    for mart in (mart_debt_month, mart_bills_month):
+        _delete_from(runner, mart, since)
+        _delete_from(runner, ROLLUPS[mart.name], since)
     if first is None:
         return
     start = max(first, since) if since else first
@@ -628,6 +671,8 @@ def build_debt_marts(runner: Runner, since: date | None, through: date) -> None:
             select(flows.c.month, *(flows.c[name] for name in DIMENSIONS), *(flows.c[name] for name in columns)),
         )
     )
+    build_rollup(runner, mart_debt_month, start)
+    build_rollup(runner, mart_bills_month, start)
 
 
 # --- the whole refresh ------------------------------------------------------------------
@@ -654,8 +699,9 @@ def refresh_marts(
     steps = (
         ("customer months", lambda: build_customer_marts(runner, decided.since, through)),
         ("port-outs", lambda: build_port_outs(runner, decided.since, through)),
-        ("complaints", lambda: build_row_mart(runner, mart_complaints, complaints)),
-        ("surveys", lambda: build_row_mart(runner, mart_surveys, surveys)),
+        ("complaints", lambda: build_row_mart(runner, mart_complaints, complaints, "opened_at")),
+        ("open complaints", lambda: build_open_complaints(runner, decided.since, through)),
+        ("surveys", lambda: build_row_mart(runner, mart_surveys, surveys, "surveyed_on")),
         ("debt", lambda: build_debt_marts(runner, decided.since, through)),
     )
     if through is None:  # no data at all: empty marts
@@ -689,14 +735,22 @@ def marts_current(url: str) -> bool:
 
     url = normalise_url(url)
     engine = create_engine(url, connect_args={"read_only": True} if is_duckdb(url) else {})
+    tables = table("tables", column("table_name"), column("table_schema"), schema="information_schema")
     try:
         with engine.connect() as connection:
             meta = {key: value for key, value in connection.execute(select(warehouse_meta))}
             meta |= {key: value for key, value in connection.execute(select(mart_refresh))}
+            present = set(
+                connection.execute(
+                    select(tables.c.table_name).where(tables.c.table_schema == func.current_schema())
+                ).scalars()
+            )
     except Exception:  # no mart_refresh table: built before the marts existed
         return False
     finally:
         engine.dispose()
+    if any(mart.name not in present for mart in MART_TABLES):
+        return False  # a mart added since the last refresh
     through = meta.get("data_through")
     return (
         bool(meta.get(META_VERSION))

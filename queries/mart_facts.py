@@ -25,11 +25,12 @@ from sqlalchemy.sql import visitors
 
 from queries.filters import Filters, Scope, customer_conditions
 from queries.marts import (
+    ROLLUPS,
     mart_bills_month,
     mart_complaints,
     mart_customer_month,
-    mart_customer_month_rollup,
     mart_debt_month,
+    mart_open_complaints,
     mart_port_outs,
     mart_surveys,
 )
@@ -38,7 +39,6 @@ from queries.measures_base import (
     month_spine,
     period_bounds,
     period_months,
-    spine_bounds,
     spine_months,
     timestamp_bounds,
     validate_by,
@@ -54,9 +54,13 @@ def needs_birth_year(filters: Filters, by: Sequence[str]) -> bool:
     return bool(filters.age_bands) or "age_band" in by
 
 
+def grain(fine: Table, filters: Filters, by: Sequence[str]) -> Table:
+    """The fine (birth-year) mart when an age band is filtered or broken down, else its rollup."""
+    return fine if needs_birth_year(filters, by) else ROLLUPS[fine.name]
+
+
 def customer_mart(filters: Filters, by: Sequence[str]) -> Table:
-    """The fine mart when an age band is filtered or broken down, else the rollup."""
-    return mart_customer_month if needs_birth_year(filters, by) else mart_customer_month_rollup
+    return grain(mart_customer_month, filters, by)
 
 
 def mart_dimensions(by: Sequence[str], filters: Filters, mart: Table, month: ColumnElement) -> list[ColumnElement]:
@@ -286,23 +290,14 @@ def open_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> tuple[Subqu
     evaluated month end."""
     months = spine_months(filters, by, whole_period=False)
     spine = month_spine(months)
-    open_at_month_end = and_(
-        q.opened_at < spine.c.next_month,
-        or_(q.resolved_at.is_(None), q.resolved_at >= spine.c.next_month),
-    )
-    source = with_region(mart_complaints, by).join(spine, open_at_month_end)
-    bounds = spine_bounds(months)
+    o = mart_open_complaints.c
     facts = (
         select(
-            *mart_dimensions(by, filters, mart_complaints, spine.c.month),
-            hours_between(q.opened_at, spine.c.next_month).label("age_hours"),
+            *mart_dimensions(by, filters, mart_open_complaints, o.month),
+            hours_between(o.opened_at, spine.c.next_month).label("age_hours"),
         )
-        .select_from(source)
-        .where(
-            mart_scope(filters, scope, mart_complaints),
-            q.opened_at < bounds.last_next_month,
-            or_(q.resolved_at.is_(None), q.resolved_at >= bounds.first_next_month),
-        )
+        .select_from(with_region(mart_open_complaints, by).join(spine, spine.c.month == o.month))
+        .where(in_months(o.month, months), mart_scope(filters, scope, mart_open_complaints))
         .subquery("facts")
     )
     return facts, months
@@ -356,23 +351,22 @@ def survey_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subquery:
 
 # --- debt -------------------------------------------------------------------------------
 
-d = mart_debt_month.c
-bm = mart_bills_month.c
-
 
 def past_due_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> tuple[Subquery, list[date]]:
     """As queries.measures_debt.past_due_facts: unpaid_vnd, days_past_due. A mart row holds
     the bills of one days-past-due bucket; its days_past_due is the bucket's first day, which
     every bucket condition of queries.rules.DEBT_AGE_BUCKETS classifies like the bills in it."""
     months = spine_months(filters, by, whole_period=False)
+    mart = grain(mart_debt_month, filters, by)
+    d = mart.c
     facts = (
         select(
-            *mart_dimensions(by, filters, mart_debt_month, d.month),
+            *mart_dimensions(by, filters, mart, d.month),
             d.unpaid_vnd.label("unpaid_vnd"),
             d.days_past_due_from.label("days_past_due"),
         )
-        .select_from(with_region(mart_debt_month, by))
-        .where(in_months(d.month, months), mart_scope(filters, scope, mart_debt_month))
+        .select_from(with_region(mart, by))
+        .where(in_months(d.month, months), mart_scope(filters, scope, mart))
         .subquery("facts")
     )
     return facts, months
@@ -380,16 +374,16 @@ def past_due_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> tuple[S
 
 def collection_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subquery:
     """As the collection rate's facts: billed_vnd, paid_on_time_vnd of bills due in the period."""
+    mart = grain(mart_bills_month, filters, by)
+    bm = mart.c
     return (
         select(
-            *mart_dimensions(by, filters, mart_bills_month, bm.month),
+            *mart_dimensions(by, filters, mart, bm.month),
             bm.billed_due_vnd.label("billed_vnd"),
             bm.paid_on_time_vnd.label("paid_on_time_vnd"),
         )
-        .select_from(with_region(mart_bills_month, by))
-        .where(
-            in_months(bm.month, period_months(filters)), mart_scope(filters, scope, mart_bills_month), bm.bills_due != 0
-        )
+        .select_from(with_region(mart, by))
+        .where(in_months(bm.month, period_months(filters)), mart_scope(filters, scope, mart), bm.bills_due != 0)
         .subquery("facts")
     )
 
@@ -397,6 +391,8 @@ def collection_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subqu
 def dso_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> tuple[Subquery, list[date]]:
     """As the DSO's facts: billed_vnd (issued in the month), receivable_vnd (at the period
     end, or at each month end by month), days."""
+    mart = grain(mart_bills_month, filters, by)
+    bm = mart.c
     months = period_months(filters)
     spine = month_spine(months)
     at_period_end = literal(True) if "month" in by else bm.month == filters.end_month
@@ -408,13 +404,13 @@ def dso_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> tuple[Subque
     receivable = and_(bm.receivable_bills != 0, at_period_end)
     facts = (
         select(
-            *mart_dimensions(by, filters, mart_bills_month, bm.month),
+            *mart_dimensions(by, filters, mart, bm.month),
             bm.billed_issued_vnd.label("billed_vnd"),
             case((at_period_end, bm.receivable_vnd), else_=0).label("receivable_vnd"),
             days.label("days"),
         )
-        .select_from(with_region(mart_bills_month, by).join(spine, spine.c.month == bm.month))
-        .where(mart_scope(filters, scope, mart_bills_month), or_(bm.bills_issued != 0, receivable))
+        .select_from(with_region(mart, by).join(spine, spine.c.month == bm.month))
+        .where(mart_scope(filters, scope, mart), or_(bm.bills_issued != 0, receivable))
         .subquery("facts")
     )
     return facts, months
@@ -422,14 +418,16 @@ def dso_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> tuple[Subque
 
 def frequent_debtor_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> tuple[Subquery, list[date]]:
     """As queries.measures_debt.frequent_debtor_facts: debtor (a count per mart row)."""
+    mart = grain(mart_bills_month, filters, by)
+    bm = mart.c
     months = spine_months(filters, by, whole_period=False)
     facts = (
         select(
-            *mart_dimensions(by, filters, mart_bills_month, bm.month),
+            *mart_dimensions(by, filters, mart, bm.month),
             bm.frequent_debtors.label("debtor"),
         )
-        .select_from(with_region(mart_bills_month, by))
-        .where(in_months(bm.month, months), mart_scope(filters, scope, mart_bills_month), bm.frequent_debtors != 0)
+        .select_from(with_region(mart, by))
+        .where(in_months(bm.month, months), mart_scope(filters, scope, mart), bm.frequent_debtors != 0)
         .subquery("facts")
     )
     return facts, months
