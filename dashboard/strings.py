@@ -189,10 +189,10 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "cust_top_revenue": ("Khách hàng doanh thu cao", "Top-revenue customers"),
     "cust_top_revenue_help": (
-        "Trong số khách hàng đang hoạt động cuối kỳ (trong bộ lọc), {share} có doanh thu {months} tháng tính "
-        "đến cuối kỳ cao nhất.",
-        "Of the customers active at the period end (in the filters), the top {share} by revenue over the "
-        "{months} months ending with the period.",
+        "Khách hàng đang hoạt động cuối kỳ thuộc nhóm {share} có doanh thu {months} tháng tính đến cuối kỳ cao "
+        "nhất của toàn mạng (xếp hạng trên mọi khách hàng, không phụ thuộc bộ lọc), trong bộ lọc đang chọn.",
+        "Customers in the filters who are, at the period end, in the operator's top {share} by revenue over "
+        "the {months} months ending with the period (ranked over every customer, whatever the filters).",
     ),
     "cust_big_customers": ("Khách hàng lớn", "Big customers"),
     "cust_big_customers_help": (

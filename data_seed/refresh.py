@@ -68,11 +68,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 
+from queries.customers import ranked_customers
 from queries.filters import add_months
 from queries.marts import (
     MART_TABLES,
     ROLLUPS,
     STORED_TABLES,
+    mart_big_customers,
     mart_bills_month,
     mart_complaints,
     mart_customer_month,
@@ -675,6 +677,38 @@ def build_debt_marts(runner: Runner, since: date | None, through: date) -> None:
     build_rollup(runner, mart_bills_month, start)
 
 
+# --- big customers ----------------------------------------------------------------------
+
+
+def build_big_customers(runner: Runner, since: date | None, through: date) -> None:
+    """mart_big_customers month by month: each month ranks every customer active at its end
+    by 12-month revenue (queries.customers.ranked_customers, the raw rule itself), so one
+    month's work is one aggregation over a year of revenue rows."""
+    _delete_from(runner, mart_big_customers, since)
+    _delete_from(runner, ROLLUPS[mart_big_customers.name], since)
+    first = first_customer_month(runner)
+    if first is None:
+        return
+    start = max(first, since) if since else first
+    if start > through:
+        return
+    for month in months_from(start, through):
+        ranked = ranked_customers(month)
+        keys = [*(ranked.c[name] for name in DIMENSIONS), ranked.c.is_key_account, ranked.c.is_top_revenue]
+        runner.execute(
+            insert(mart_big_customers).from_select(
+                ["month", *DIMENSIONS, "is_key_account", "is_top_revenue", "customers", "revenue_12m_vnd"],
+                select(
+                    literal(month, Date).label("month"),
+                    *keys,
+                    func.count().label("customers"),
+                    func.sum(ranked.c.revenue_12m).label("revenue_12m_vnd"),
+                ).group_by(*keys),
+            )
+        )
+    build_rollup(runner, mart_big_customers, start)
+
+
 # --- the whole refresh ------------------------------------------------------------------
 
 
@@ -703,6 +737,7 @@ def refresh_marts(
         ("open complaints", lambda: build_open_complaints(runner, decided.since, through)),
         ("surveys", lambda: build_row_mart(runner, mart_surveys, surveys, "surveyed_on")),
         ("debt", lambda: build_debt_marts(runner, decided.since, through)),
+        ("big customers", lambda: build_big_customers(runner, decided.since, through)),
     )
     if through is None:  # no data at all: empty marts
         for mart in MART_TABLES:

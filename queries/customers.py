@@ -20,6 +20,7 @@ from sqlalchemy import (
     Date,
     Select,
     String,
+    Subquery,
     and_,
     case,
     column,
@@ -27,11 +28,14 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    true,
     union_all,
     values,
 )
 
-from queries.filters import Filters, Scope, add_months
+from queries.filters import Filters, Scope, add_months, customer_conditions
+from queries.mart_facts import grain
+from queries.marts import mart_big_customers, marts_enabled
 from queries.measures_base import customer_scope, period_bounds
 from queries.metrics import measure_select
 from queries.rules import TENURE_BANDS, TOP_REVENUE_SHARE, TOP_REVENUE_WINDOW_MONTHS
@@ -66,6 +70,8 @@ AREA_MEASURES: tuple[str, ...] = (
     "nps",
 )
 PERIODS = ("current", "comparison")
+# The customer group of the big-customer mart (queries.marts.mart_big_customers).
+BIG_CUSTOMER_DIMENSIONS: tuple[str, ...] = ("province_code", "segment", "plan", "area_type", "birth_year")
 
 
 def _text(value: str):
@@ -207,15 +213,15 @@ def segment_value_select(filters: Filters, scope: Scope) -> Select:
 # --- big customers ------------------------------------------------------------------------
 
 
-def revenue_window(filters: Filters) -> tuple[date, date]:
+def revenue_window(end_month: date) -> tuple[date, date]:
     """[first month, first day after the end month) of the top-revenue window."""
-    stop = month_after(filters.end_month)
+    stop = month_after(end_month)
     return add_months(stop, -TOP_REVENUE_WINDOW_MONTHS), stop
 
 
-def revenue_last_12m(filters: Filters):
-    """Per customer: revenue over the window ending with the period's end month."""
-    start, stop = revenue_window(filters)
+def revenue_last_12m(end_month: date) -> Subquery:
+    """Per customer: revenue over the window ending with `end_month`."""
+    start, stop = revenue_window(end_month)
     return (
         select(r.customer_id, func.sum(r.revenue_vnd).label("revenue_12m"))
         .where(r.revenue_month >= start, r.revenue_month < stop)
@@ -224,24 +230,50 @@ def revenue_last_12m(filters: Filters):
     )
 
 
-def big_customer_facts(filters: Filters, scope: Scope, by: Sequence[str] = ()):
-    """Active customers at the period end, in view: [*by, is_key (0/1), is_top (0/1), revenue_12m].
-
-    is_top: in the top TOP_REVENUE_SHARE of these customers by revenue over the window
-    (cume_dist over revenue descending ≤ the share; see queries.rules)."""
-    revenue = revenue_last_12m(filters)
+def ranked_customers(end_month: date) -> Subquery:
+    """Every customer of the operator active at the end of `end_month` (no filter, no scope:
+    the rank is the operator's, queries.rules): the customer dimensions, is_key_account,
+    is_top_revenue (cume_dist over revenue descending ≤ TOP_REVENUE_SHARE) and revenue_12m.
+    The refresh step counts these into queries.marts.mart_big_customers; the raw path
+    (marts off) reads them directly."""
+    revenue = revenue_last_12m(end_month)
     amount = func.coalesce(revenue.c.revenue_12m, 0)
-    rank = func.cume_dist().over(order_by=amount.desc())
-    dimensions = {"province_code": c.province_code, "segment": c.segment}
+    stop = month_after(end_month)
     return (
         select(
-            *(dimensions[name].label(name) for name in by),
-            case((c.is_key_account, 1), else_=0).label("is_key"),
-            case((rank <= TOP_REVENUE_SHARE, 1), else_=0).label("is_top"),
-            as_double(amount).label("revenue_12m"),
+            *(c[name] for name in BIG_CUSTOMER_DIMENSIONS),
+            c.is_key_account,
+            (func.cume_dist().over(order_by=amount.desc()) <= TOP_REVENUE_SHARE).label("is_top_revenue"),
+            amount.label("revenue_12m"),
         )
         .select_from(customers.outerjoin(revenue, revenue.c.customer_id == c.customer_id))
-        .where(customer_scope(filters, scope), active_at_end(filters))
+        .where(c.activated_on < stop, or_(c.churned_on.is_(None), c.churned_on >= stop))
+        .subquery("ranked")
+    )
+
+
+def big_customer_counts(filters: Filters, scope: Scope, end_month: date) -> Subquery:
+    """Customers in view active at the end of `end_month`, grouped: [province_code, segment,
+    month, is_key (0/1), is_top (0/1), customers, revenue_12m]: from the mart, or counted
+    from the ranked raw customers when the marts are off (the same rows either way)."""
+    if marts_enabled():
+        mart = grain(mart_big_customers, filters, ())
+        source, customers_column, revenue_column = mart, mart.c.customers, mart.c.revenue_12m_vnd
+        condition = mart.c.month == end_month
+    else:
+        source = ranked_customers(end_month)
+        customers_column, revenue_column, condition = literal(1), source.c.revenue_12m, true()
+    return (
+        select(
+            source.c.province_code,
+            source.c.segment,
+            literal(end_month, Date).label("month"),
+            case((source.c.is_key_account, 1), else_=0).label("is_key"),
+            case((source.c.is_top_revenue, 1), else_=0).label("is_top"),
+            as_double(customers_column).label("customers"),
+            as_double(revenue_column).label("revenue_12m"),
+        )
+        .where(condition, customer_conditions(filters, scope, source, provinces))
         .subquery("big")
     )
 
@@ -253,17 +285,18 @@ def big_customers_select(filters: Filters, scope: Scope, by: Sequence[str] = ())
     unknown = set(by) - {"province_code", "segment"}
     if unknown:
         raise ValueError(f"big customers cannot be broken down by {sorted(unknown)}")
-    facts = big_customer_facts(filters, scope, by)
-    big = case((or_(facts.c.is_key == 1, facts.c.is_top == 1), 1), else_=0)
+    facts = big_customer_counts(filters, scope, filters.end_month)
+    big = case((or_(facts.c.is_key == 1, facts.c.is_top == 1), facts.c.customers), else_=0.0)
+    big_revenue = case((or_(facts.c.is_key == 1, facts.c.is_top == 1), facts.c.revenue_12m), else_=0.0)
     keys = [facts.c[name] for name in by]
     return (
         select(
             *keys,
-            as_double(func.coalesce(func.sum(facts.c.is_key), 0)).label("key_accounts"),
-            as_double(func.coalesce(func.sum(facts.c.is_top), 0)).label("top_revenue"),
-            as_double(func.coalesce(func.sum(big), 0)).label("big_customers"),
-            as_double(func.coalesce(func.sum(big * facts.c.revenue_12m), 0)).label("big_revenue_12m"),
-            as_double(func.coalesce(func.sum(facts.c.revenue_12m), 0)).label("revenue_12m"),
+            func.coalesce(func.sum(facts.c.is_key * facts.c.customers), 0.0).label("key_accounts"),
+            func.coalesce(func.sum(facts.c.is_top * facts.c.customers), 0.0).label("top_revenue"),
+            func.coalesce(func.sum(big), 0.0).label("big_customers"),
+            func.coalesce(func.sum(big_revenue), 0.0).label("big_revenue_12m"),
+            func.coalesce(func.sum(facts.c.revenue_12m), 0.0).label("revenue_12m"),
         )
         .group_by(*keys)
         .order_by(*keys)
@@ -272,20 +305,36 @@ def big_customers_select(filters: Filters, scope: Scope, by: Sequence[str] = ())
 
 def key_accounts_trend_select(filters: Filters, scope: Scope, months: int = 12) -> Select:
     """Key accounts active at each month end of the `months` months ending with the period
-    end: rows (month, value). (The top-revenue group is a fixed share by construction, so its
-    count has no trend worth drawing; key accounts carry the big-customer trend.)"""
+    end: rows (month, value). (The top-revenue group is a fixed share of the operator by
+    construction, so its count has no national trend worth drawing; key accounts carry
+    the big-customer trend.)"""
     month_list = [add_months(filters.end_month, offset) for offset in range(-(months - 1), 1)]
-    spine = values(column("month", Date), column("next_month", Date), name="key_months").data(
-        [(month, month_after(month)) for month in month_list]
-    )
-    active = and_(c.activated_on < spine.c.next_month, or_(c.churned_on.is_(None), c.churned_on >= spine.c.next_month))
-    counts = (
-        select(spine.c.month.label("month"), func.count().label("key_accounts"))
-        .select_from(customers.join(spine, active))
-        .where(customer_scope(filters, scope), c.is_key_account)
-        .group_by(spine.c.month)
-        .subquery("counts")
-    )
+    if marts_enabled():
+        mart = grain(mart_big_customers, filters, ())
+        counts = (
+            select(mart.c.month, func.sum(mart.c.customers).label("key_accounts"))
+            .where(
+                mart.c.month.in_(month_list),
+                mart.c.is_key_account,
+                customer_conditions(filters, scope, mart, provinces),
+            )
+            .group_by(mart.c.month)
+            .subquery("counts")
+        )
+    else:
+        spine = values(column("month", Date), column("next_month", Date), name="key_months").data(
+            [(month, month_after(month)) for month in month_list]
+        )
+        active = and_(
+            c.activated_on < spine.c.next_month, or_(c.churned_on.is_(None), c.churned_on >= spine.c.next_month)
+        )
+        counts = (
+            select(spine.c.month.label("month"), func.count().label("key_accounts"))
+            .select_from(customers.join(spine, active))
+            .where(customer_scope(filters, scope), c.is_key_account)
+            .group_by(spine.c.month)
+            .subquery("counts")
+        )
     every_month = values(column("month", Date), name="trend_months").data([(month,) for month in month_list])
     return (
         select(every_month.c.month, as_double(func.coalesce(counts.c.key_accounts, 0)).label("value"))
@@ -339,7 +388,7 @@ def customer_list_select(
     label}}) shows codes as labels. No limit here: the paged list adds LIMIT/OFFSET in the
     warehouse."""
     start, stop = period_bounds(filters)
-    revenue = revenue_last_12m(filters)
+    revenue = revenue_last_12m(filters.end_month)
     labels = value_labels or {}
     conditions = [
         customer_scope(filters, scope),

@@ -18,6 +18,8 @@ only what an operator supplies.
 | mart_surveys | survey response | NPS, CSAT and aspect scores |
 | mart_debt_month (+ _rollup) | month × customer group × days-past-due bucket | outstanding debt and its ageing |
 | mart_bills_month (+ _rollup) | month × customer group | collection rate, DSO, frequent debtors |
+| mart_big_customers (+ _rollup) | month × customer group × key account × top revenue | big customers, |
+| | | key accounts and their 12-month revenue |
 
 A customer group is province_code, segment, plan, area_type and birth_year, copied from
 the customer (the age band depends on the period's end year, so it is derived at query
@@ -221,6 +223,22 @@ mart_bills_month = Table(
 )
 
 
+# Customers active at each month's end, counted by whether they are key accounts and whether
+# they are in the operator's top revenue group that month (queries.rules.TOP_REVENUE_SHARE
+# over TOP_REVENUE_WINDOW_MONTHS, ranked over every active customer): the ranking needs
+# every customer's 12-month revenue, which only the refresh step can afford to compute.
+mart_big_customers = Table(
+    "mart_big_customers",
+    mart_metadata,
+    _month("Month (first day) at whose end the customers were active"),
+    *_dimensions(birth_year=True, key=True),
+    Column("is_key_account", Boolean, primary_key=True, nullable=False, doc="Key accounts (customers.is_key_account)"),
+    Column("is_top_revenue", Boolean, primary_key=True, nullable=False, doc="In the operator's top revenue group"),
+    _count("customers", "Customers active at the month's end"),
+    _count("revenue_12m_vnd", "Their revenue over the 12 months ending with the month, VND"),
+)
+
+
 def _rollup_of(fine: Table) -> Table:
     """The same mart summed over birth years (every number in it adds up)."""
     return Table(
@@ -232,10 +250,12 @@ def _rollup_of(fine: Table) -> Table:
 
 mart_debt_month_rollup = _rollup_of(mart_debt_month)
 mart_bills_month_rollup = _rollup_of(mart_bills_month)
+mart_big_customers_rollup = _rollup_of(mart_big_customers)
 ROLLUPS: dict[str, Table] = {  # fine mart name -> its rollup
     mart_customer_month.name: mart_customer_month_rollup,
     mart_debt_month.name: mart_debt_month_rollup,
     mart_bills_month.name: mart_bills_month_rollup,
+    mart_big_customers.name: mart_big_customers_rollup,
 }
 
 MART_TABLES: tuple[Table, ...] = tuple(mart_metadata.sorted_tables)  # the marts the measures read

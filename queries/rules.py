@@ -42,11 +42,14 @@ BACKLOG_AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
 CONFIDENCE_Z = 1.96
 
 # --- Customers and churn (issue 5) ---------------------------------------------------------
-# Big customer by revenue (khách hàng lớn theo doanh thu): among the customers in view that
-# are active at the period end, the top TOP_REVENUE_SHARE by revenue over the
+# Big customer by revenue (khách hàng lớn theo doanh thu): among ALL the operator's
+# customers active at the period end, the top TOP_REVENUE_SHARE by revenue over the
 # TOP_REVENUE_WINDOW_MONTHS months ending with the period's end month (cume_dist ≤ share,
-# so ties at the boundary fall out rather than in). Ranked within filters ∩ role scope: a
-# threshold over provinces the user may not see would leak from outside the scope.
+# so ties at the boundary fall out rather than in). The rank is the operator's, not the
+# view's: a customer is big or not whatever the filter, so the counts add up across
+# provinces and segments and move over time (ranked within the view, the group would be
+# 1 % of any view by construction). What a user sees is still only their own customers;
+# the ranking itself is done by the refresh step (queries.marts.mart_big_customers).
 TOP_REVENUE_SHARE = 0.01
 TOP_REVENUE_WINDOW_MONTHS = 12
 

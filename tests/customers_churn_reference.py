@@ -149,16 +149,23 @@ def revenue_12m(raw, filters: Filters) -> pl.DataFrame:
 
 
 def big_customers(raw, filters: Filters, scope: Scope, by: tuple[str, ...] = ()) -> pl.DataFrame:
-    """[*by, key_accounts, top_revenue, big_customers, big_revenue_12m, revenue_12m]."""
-    active = active_customers_at_end(raw, filters, scope).join(revenue_12m(raw, filters), on="customer_id", how="left")
-    active = active.with_columns(pl.col("revenue_12m").fill_null(0.0))
-    n = active.height
+    """[*by, key_accounts, top_revenue, big_customers, big_revenue_12m, revenue_12m]. The top
+    revenue group is ranked over every customer active at the end (no filter, no scope),
+    then the customers in view are counted."""
+    everyone = Filters(filters.start_month, filters.end_month)
+    ranked = active_customers_at_end(raw, everyone, Scope()).join(
+        revenue_12m(raw, filters), on="customer_id", how="left"
+    )
+    ranked = ranked.with_columns(pl.col("revenue_12m").fill_null(0.0))
+    n = ranked.height
     # cume_dist over revenue descending: rows with revenue ≥ this one, over all rows
     at_least = pl.col("revenue_12m").rank(method="max", descending=True).cast(pl.Float64)
-    active = active.with_columns(
+    ranked = ranked.with_columns(
         (at_least / n <= TOP_REVENUE_SHARE).alias("top") if n else pl.lit(False).alias("top"),
         pl.col("is_key_account").alias("key"),
     ).with_columns((pl.col("top") | pl.col("key")).alias("big"))
+    in_view = active_customers_at_end(raw, filters, scope).select("customer_id")
+    active = ranked.join(in_view, on="customer_id", how="semi")
     aggregations = [
         pl.col("key").cast(pl.Float64).sum().alias("key_accounts"),
         pl.col("top").cast(pl.Float64).sum().alias("top_revenue"),

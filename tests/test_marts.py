@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import create_engine, delete, select, update
 
 from data_seed.refresh import LOOKBACK_MONTHS, META_THROUGH, META_VERSION, plan, refresh_url
+from queries.customers import big_customers_select, key_accounts_trend_select
 from queries.engine import duckdb_path
 from queries.filters import Filters, Scope, add_months
 from queries.marts import (
@@ -155,6 +156,12 @@ def test_breakdown_selects_from_marts_equal_raw(warehouse_url, connections, case
         for by in ((), ("province_code",)):
             from_marts, from_raw = both_ways(lambda build=build, by=by: build(filters, scope, by), connection)
             assert_frames_equal(from_marts, from_raw, f"{label} by {by}")
+    for by in ((), ("province_code",), ("segment",)):
+        from_marts, from_raw = both_ways(lambda by=by: big_customers_select(filters, scope, by), connection)
+        assert_frames_equal(from_marts, from_raw, f"big customers by {by}")
+        assert from_raw["top_revenue"].sum() > 0 or filters.end_month < date(2024, 1, 1)
+    from_marts, from_raw = both_ways(lambda: key_accounts_trend_select(filters, scope), connection)
+    assert_frames_equal(from_marts, from_raw, "key accounts trend")
 
 
 def test_the_comparison_is_not_vacuous(duck_url, connections):
@@ -165,6 +172,9 @@ def test_the_comparison_is_not_vacuous(duck_url, connections):
     assert "mart_customer_month " in str(measure_select("churn_rate", filters, ALL, ("age_band",))) + " "
     use_marts(False)
     assert "mart_" not in str(measure_select("churn_rate", filters, ALL))
+    assert "mart_" not in str(big_customers_select(filters, ALL))
+    use_marts(True)
+    assert "mart_big_customers_rollup" in str(big_customers_select(filters, ALL))
     use_marts(True)
     assert marts_enabled()
     connection = connect(connections, duck_url)
