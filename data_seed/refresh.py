@@ -77,6 +77,7 @@ from queries.marts import (
     mart_big_customers,
     mart_bills_month,
     mart_complaints,
+    mart_customer_cohorts,
     mart_customer_month,
     mart_debt_month,
     mart_open_complaints,
@@ -400,21 +401,16 @@ def build_customer_marts(runner: Runner, since: date | None, through: date) -> N
     build_rollup(runner, mart_customer_month, start)
 
 
-def build_rollup(runner: Runner, fine: Table, start: date) -> None:
-    """The fine mart's rollup for months from `start`: summed over birth years (the
-    caller has deleted those months)."""
+def build_rollup(runner: Runner, fine: Table, start: date | None) -> None:
+    """The fine mart's rollup for months from `start` (all of it when None): summed over
+    birth years (the caller has deleted those rows)."""
     rollup = ROLLUPS[fine.name]
     keys = [fine.c[column.name] for column in rollup.primary_key.columns]
     sums = [column.name for column in rollup.columns if not column.primary_key]
-    runner.execute(
-        insert(rollup).from_select(
-            [*(key.name for key in keys), *sums],
-            select(*keys, *(func.sum(fine.c[name]).label(name) for name in sums))
-            .where(fine.c.month >= start)
-            .group_by(*keys)
-            .order_by(fine.c.month),
-        )
-    )
+    summed = select(*keys, *(func.sum(fine.c[name]).label(name) for name in sums)).group_by(*keys)
+    if start is not None:
+        summed = summed.where(fine.c.month >= start)
+    runner.execute(insert(rollup).from_select([*(key.name for key in keys), *sums], summed.order_by(keys[0])))
 
 
 def _insert_customer_stock(runner: Runner, months: list[date]) -> None:
@@ -677,6 +673,24 @@ def build_debt_marts(runner: Runner, since: date | None, through: date) -> None:
     build_rollup(runner, mart_bills_month, start)
 
 
+# --- cohorts ----------------------------------------------------------------------------
+
+
+def build_cohorts(runner: Runner) -> None:
+    """mart_customer_cohorts, whole: customers counted by activation month, month left and group."""
+    runner.execute(delete(mart_customer_cohorts))
+    runner.execute(delete(ROLLUPS[mart_customer_cohorts.name]))
+    keys = [month_start(c.activated_on).label("activated_month"), month_start(c.churned_on).label("left_month")]
+    keys += customer_dims()
+    runner.execute(
+        insert(mart_customer_cohorts).from_select(
+            ["activated_month", "left_month", *DIMENSIONS, "customers"],
+            select(*keys, func.count().label("customers")).group_by(*keys).order_by(keys[0]),
+        )
+    )
+    build_rollup(runner, mart_customer_cohorts, None)
+
+
 # --- big customers ----------------------------------------------------------------------
 
 
@@ -738,6 +752,7 @@ def refresh_marts(
         ("surveys", lambda: build_row_mart(runner, mart_surveys, surveys, "surveyed_on")),
         ("debt", lambda: build_debt_marts(runner, decided.since, through)),
         ("big customers", lambda: build_big_customers(runner, decided.since, through)),
+        ("cohorts", lambda: build_cohorts(runner)),
     )
     if through is None:  # no data at all: empty marts
         for mart in MART_TABLES:

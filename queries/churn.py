@@ -39,7 +39,7 @@ from sqlalchemy import (
     values,
 )
 
-from queries.customers import tenure_band
+from queries.customers import customer_lifetimes, tenure_band
 from queries.filters import Filters, Scope, add_months
 from queries.measures_base import customer_dimensions, customer_scope, period_bounds, validate_by, with_customer
 from queries.measures_churn import customers_source, port_outs_by_competitor_select
@@ -103,23 +103,18 @@ def churn_by_tenure_select(filters: Filters, scope: Scope) -> Select:
         *(column(f"edge_{low}", Date) for low in lows),
         name="tenure_months",
     ).data([(month, add_months(month, 1), *(add_months(month, 1 - low) for low in lows)) for month in months])
-    during = and_(
-        c.activated_on < spine.c.next_month,
-        or_(c.churned_on.is_(None), c.churned_on >= spine.c.month),
-    )
-    start, stop = period_bounds(filters)
+    lifetimes = customer_lifetimes(filters, scope)
+    activated, left = lifetimes.c.activated_month, lifetimes.c.left_month
+    # Month granular: activated_on < next month ⇔ activated_month ≤ month, and so on.
+    during = and_(activated <= spine.c.month, or_(left.is_(None), left >= spine.c.month))
     facts = (
         select(
-            tenure_band(c.activated_on, {low: spine.c[f"edge_{low}"] for low in lows}).label("member"),
-            case((c.activated_on < spine.c.month, 1), else_=0).label("start_active"),
-            case((c.churned_on < spine.c.next_month, 1), else_=0).label("churned"),
+            tenure_band(activated, {low: spine.c[f"edge_{low}"] for low in lows}).label("member"),
+            case((activated < spine.c.month, lifetimes.c.customers), else_=0).label("start_active"),
+            case((left <= spine.c.month, lifetimes.c.customers), else_=0).label("churned"),
         )
-        .select_from(customers.join(spine, during))
-        .where(
-            customer_scope(filters, scope),
-            c.activated_on < stop,
-            or_(c.churned_on.is_(None), c.churned_on >= start),
-        )
+        .select_from(lifetimes.join(spine, during))
+        .where(activated <= filters.end_month, or_(left.is_(None), left >= filters.start_month))
         .subquery("facts")
     )
     numerator = as_double(func.coalesce(func.sum(facts.c.churned), 0))
@@ -314,20 +309,20 @@ def _cohort_counts(filters: Filters, scope: Scope, months: int, by: Sequence[str
     """Customers activated in the cohort range, counted by (cohort, its month number, the
     month number they left in or NULL, *by)."""
     first = cohort_months(filters, months)[0]
-    stop = add_months(filters.end_month, 1)
-    facts = (
-        select(
-            *customer_dimensions(by, filters, None),
-            month_start(c.activated_on).label("cohort"),
-            month_number(c.activated_on).label("cohort_number"),
-            month_number(c.churned_on).label("left_number"),
-        )
-        .select_from(customers_source(by))
-        .where(c.activated_on >= first, c.activated_on < stop, customer_scope(filters, scope))
-        .subquery("cohort_facts")
+    lifetimes = customer_lifetimes(filters, scope, by)
+    cohort = lifetimes.c.activated_month
+    keys = [
+        cohort.label("cohort"),
+        month_number(cohort).label("cohort_number"),
+        month_number(lifetimes.c.left_month).label("left_number"),
+        *(lifetimes.c[name] for name in by),
+    ]
+    return (
+        select(*keys, func.sum(lifetimes.c.customers).label("customers"))
+        .where(cohort >= first, cohort <= filters.end_month)
+        .group_by(*keys)
+        .subquery("cohort_counts")
     )
-    keys = [facts.c.cohort, facts.c.cohort_number, facts.c.left_number, *(facts.c[name] for name in by)]
-    return select(*keys, func.count().label("customers")).group_by(*keys).subquery("cohort_counts")
 
 
 def _retention(filters: Filters, scope: Scope, months: int, by: Sequence[str], group: Sequence[str]) -> Select:

@@ -34,12 +34,12 @@ from sqlalchemy import (
 )
 
 from queries.filters import Filters, Scope, add_months, customer_conditions
-from queries.mart_facts import grain
-from queries.marts import mart_big_customers, marts_enabled
-from queries.measures_base import customer_scope, period_bounds
+from queries.mart_facts import grain, mart_dimensions, mart_scope, with_region
+from queries.marts import mart_big_customers, mart_customer_cohorts, marts_enabled
+from queries.measures_base import customer_dimensions, customer_scope, period_bounds, with_province
 from queries.metrics import measure_select
 from queries.rules import TENURE_BANDS, TOP_REVENUE_SHARE, TOP_REVENUE_WINDOW_MONTHS
-from queries.sql_functions import as_double, ratio
+from queries.sql_functions import as_double, month_start, ratio
 from queries.tables import customers, provinces, revenue_monthly
 from queries.value_labels import labelled
 
@@ -139,23 +139,53 @@ def _services_mix(filters: Filters, scope: Scope, period: str) -> Select:
     return union_all(*parts)
 
 
-def _tenure_mix(filters: Filters, scope: Scope, period: str) -> Select:
-    facts = (
-        select(tenure_band(c.activated_on, tenure_edges(filters.end_month)).label("member"))
-        .select_from(customers)
-        .where(customer_scope(filters, scope), active_at_end(filters))
-        .subquery("facts")
-    )
-    count = as_double(func.count())
+def customer_lifetimes(filters: Filters, scope: Scope, by: Sequence[str] = ()) -> Subquery:
+    """Customers in view by [*by, activated_month, left_month (NULL while active), customers]:
+    from queries.marts.mart_customer_cohorts, or one row per raw customer (customers = 1)
+    when the marts are off. Tenure, cohorts and survival are month arithmetic on these."""
+    if marts_enabled():
+        mart = grain(mart_customer_cohorts, filters, by)
+        return (
+            select(
+                *mart_dimensions(by, filters, mart, None),
+                mart.c.activated_month,
+                mart.c.left_month,
+                mart.c.customers,
+            )
+            .select_from(with_region(mart, by))
+            .where(mart_scope(filters, scope, mart))
+            .subquery("lifetimes")
+        )
     return (
         select(
-            facts.c.member,
+            *customer_dimensions(by, filters, None),
+            month_start(c.activated_on).label("activated_month"),
+            month_start(c.churned_on).label("left_month"),
+            literal(1).label("customers"),
+        )
+        .select_from(with_province(customers, c.province_code, by))
+        .where(customer_scope(filters, scope))
+        .subquery("lifetimes")
+    )
+
+
+def _tenure_mix(filters: Filters, scope: Scope, period: str) -> Select:
+    lifetimes = customer_lifetimes(filters, scope)
+    end = filters.end_month
+    active = and_(
+        lifetimes.c.activated_month <= end, or_(lifetimes.c.left_month.is_(None), lifetimes.c.left_month > end)
+    )
+    member = tenure_band(lifetimes.c.activated_month, tenure_edges(end)).label("member")
+    count = as_double(func.sum(lifetimes.c.customers))
+    return (
+        select(
+            member,
             _text(period).label("period"),
             count.label("customers"),
             (count / func.nullif(func.sum(count).over(), 0.0)).label("share"),
         )
-        .select_from(facts)
-        .group_by(facts.c.member)
+        .where(active)
+        .group_by(member)
     )
 
 

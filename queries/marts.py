@@ -20,6 +20,8 @@ only what an operator supplies.
 | mart_bills_month (+ _rollup) | month × customer group | collection rate, DSO, frequent debtors |
 | mart_big_customers (+ _rollup) | month × customer group × key account × top revenue | big customers, |
 | | | key accounts and their 12-month revenue |
+| mart_customer_cohorts (+ _rollup) | activation month × month left × customer group | tenure mix, churn by |
+| | | tenure, cohort retention, survival curves |
 
 A customer group is province_code, segment, plan, area_type and birth_year, copied from
 the customer (the age band depends on the period's end year, so it is derived at query
@@ -238,6 +240,25 @@ mart_big_customers = Table(
     _count("revenue_12m_vnd", "Their revenue over the 12 months ending with the month, VND"),
 )
 
+# Customers by the month they were activated and the month they left (NULL while active):
+# every "how long have they stayed" question (tenure bands, cohorts, survival) is month
+# arithmetic on these two columns. Rebuilt whole by every refresh (one pass over customers):
+# a customer leaving changes a row of an old activation month.
+mart_customer_cohorts = Table(
+    "mart_customer_cohorts",
+    mart_metadata,
+    Column("activated_month", Date, primary_key=True, nullable=False, doc="Month (first day) of activation"),
+    Column(
+        "left_month",
+        Date,
+        primary_key=True,
+        nullable=True,
+        doc="Month (first day) of customers.churned_on; NULL while active (no key constraint is created)",
+    ),
+    *_dimensions(birth_year=True, key=True),
+    _count("customers", "Customers"),
+)
+
 
 def _rollup_of(fine: Table) -> Table:
     """The same mart summed over birth years (every number in it adds up)."""
@@ -251,11 +272,13 @@ def _rollup_of(fine: Table) -> Table:
 mart_debt_month_rollup = _rollup_of(mart_debt_month)
 mart_bills_month_rollup = _rollup_of(mart_bills_month)
 mart_big_customers_rollup = _rollup_of(mart_big_customers)
+mart_customer_cohorts_rollup = _rollup_of(mart_customer_cohorts)
 ROLLUPS: dict[str, Table] = {  # fine mart name -> its rollup
     mart_customer_month.name: mart_customer_month_rollup,
     mart_debt_month.name: mart_debt_month_rollup,
     mart_bills_month.name: mart_bills_month_rollup,
     mart_big_customers.name: mart_big_customers_rollup,
+    mart_customer_cohorts.name: mart_customer_cohorts_rollup,
 }
 
 MART_TABLES: tuple[Table, ...] = tuple(mart_metadata.sorted_tables)  # the marts the measures read

@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import create_engine, delete, select, update
 
 from data_seed.refresh import LOOKBACK_MONTHS, META_THROUGH, META_VERSION, plan, refresh_url
-from queries.customers import big_customers_select, key_accounts_trend_select
+from queries.churn import churn_by_tenure_select, cohort_retention_select, survival_select
+from queries.customers import big_customers_select, key_accounts_trend_select, mix_select
 from queries.engine import duckdb_path
 from queries.filters import Filters, Scope, add_months
 from queries.marts import (
@@ -162,6 +163,18 @@ def test_breakdown_selects_from_marts_equal_raw(warehouse_url, connections, case
         assert from_raw["top_revenue"].sum() > 0 or filters.end_month < date(2024, 1, 1)
     from_marts, from_raw = both_ways(lambda: key_accounts_trend_select(filters, scope), connection)
     assert_frames_equal(from_marts, from_raw, "key accounts trend")
+    for label, build in (
+        ("tenure mix", lambda: mix_select(filters, scope, "tenure_band")),
+        ("churn by tenure", lambda: churn_by_tenure_select(filters, scope)),
+        ("cohort retention", lambda: cohort_retention_select(filters, scope)),
+        ("survival by segment", lambda: survival_select(filters, scope, "segment")),
+        ("survival by region", lambda: survival_select(filters, scope, "macro_region")),
+    ):
+        from_marts, from_raw = both_ways(build, connection)
+        if label == "tenure mix":  # a union of two periods, in no order
+            from_marts, from_raw = from_marts.sort("period", "member"), from_raw.sort("period", "member")
+        assert_frames_equal(from_marts, from_raw, label)
+        assert from_raw.height > 0, label
 
 
 def test_the_comparison_is_not_vacuous(duck_url, connections):
@@ -175,6 +188,10 @@ def test_the_comparison_is_not_vacuous(duck_url, connections):
     assert "mart_" not in str(big_customers_select(filters, ALL))
     use_marts(True)
     assert "mart_big_customers_rollup" in str(big_customers_select(filters, ALL))
+    assert "mart_customer_cohorts_rollup" in str(churn_by_tenure_select(filters, ALL))
+    use_marts(False)
+    assert "mart_" not in str(churn_by_tenure_select(filters, ALL)) + str(cohort_retention_select(filters, ALL))
+    use_marts(True)
     use_marts(True)
     assert marts_enabled()
     connection = connect(connections, duck_url)
