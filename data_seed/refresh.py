@@ -69,6 +69,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 
 from queries.customers import ranked_customers
+from queries.debt import debtor_rows, stage_event_rows
 from queries.filters import add_months
 from queries.marts import (
     MART_TABLES,
@@ -76,10 +77,12 @@ from queries.marts import (
     STORED_TABLES,
     mart_big_customers,
     mart_bills_month,
+    mart_block_events,
     mart_complaints,
     mart_customer_cohorts,
     mart_customer_month,
     mart_debt_month,
+    mart_debtors,
     mart_open_complaints,
     mart_port_outs,
     mart_refresh,
@@ -673,6 +676,37 @@ def build_debt_marts(runner: Runner, since: date | None, through: date) -> None:
     build_rollup(runner, mart_bills_month, start)
 
 
+# --- debtors and the block pipeline ------------------------------------------------------
+
+
+def build_debtor_marts(runner: Runner, since: date | None, through: date) -> None:
+    """mart_debtors month by month (queries.debt.debtor_rows, the raw rule itself) and
+    mart_block_events for the months from `since` (all when None)."""
+    for mart in (mart_debtors, mart_block_events):
+        _delete_from(runner, mart, since)
+    first = first_bill_month(runner)
+    if first is None:
+        return
+    start = max(first, since) if since else first
+    if start > through:
+        return
+    names = [column.name for column in mart_debtors.columns if column.name != "month"]
+    for month in months_from(start, through):
+        rows = debtor_rows(month)
+        runner.execute(
+            insert(mart_debtors).from_select(
+                ["month", *names], select(literal(month, Date).label("month"), *(rows.c[name] for name in names))
+            )
+        )
+    events = stage_event_rows(start, add_months(through, 1))
+    runner.execute(
+        insert(mart_block_events).from_select(
+            [column.name for column in mart_block_events.columns],
+            select(*(events.c[column.name] for column in mart_block_events.columns)).order_by(events.c.month),
+        )
+    )
+
+
 # --- cohorts ----------------------------------------------------------------------------
 
 
@@ -753,6 +787,7 @@ def refresh_marts(
         ("debt", lambda: build_debt_marts(runner, decided.since, through)),
         ("big customers", lambda: build_big_customers(runner, decided.since, through)),
         ("cohorts", lambda: build_cohorts(runner)),
+        ("debtors", lambda: build_debtor_marts(runner, decided.since, through)),
     )
     if through is None:  # no data at all: empty marts
         for mart in MART_TABLES:

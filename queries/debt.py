@@ -13,10 +13,27 @@ E is the period's last day, as for the registry's stock measures.
 
 from datetime import date, timedelta
 
-from sqlalchemy import Date, Integer, Select, String, Subquery, and_, column, func, literal, select, union_all, values
+from sqlalchemy import (
+    Date,
+    Integer,
+    Select,
+    String,
+    Subquery,
+    and_,
+    case,
+    column,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+    values,
+)
 
-from queries.filters import Filters, Scope, add_months
-from queries.measures_base import customer_scope, period_bounds, sum_if
+from queries.filters import Filters, Scope, add_months, customer_conditions
+from queries.marts import mart_block_events, mart_debtors, marts_enabled
+from queries.measures_base import period_bounds, sum_if
 from queries.measures_debt import debt_bucket_condition, frequent_debtor_rows, paid_as_of_vnd, unpaid_at
 from queries.rules import DEBT_AGE_BUCKETS
 from queries.sql_functions import as_double, days_between, month_start
@@ -63,35 +80,86 @@ def customer_debt_rows(as_of: date) -> Subquery:
     )
 
 
-# --- frequent debtors ------------------------------------------------------------------------
+# --- debtors at a month end -----------------------------------------------------------------
+
+DEBTOR_DIMENSIONS: tuple[str, ...] = ("province_code", "segment", "plan", "area_type", "birth_year")
 
 
-def _debtors_at_end(filters: Filters) -> Subquery:
-    return frequent_debtor_rows([filters.end_month])
+def debtor_rows(month: date) -> Subquery:
+    """From the raw tables, every customer who at the end of `month` is a frequent debtor or
+    an organisation owing something: [customer_id, *DEBTOR_DIMENSIONS, is_frequent_debtor,
+    late_bills, debt_vnd, debt_90_plus_vnd, unpaid_bills, oldest_days_past_due, churned_on,
+    churn_type] (debt 0 for a debtor who has paid up; churned_* set when they had left by
+    then). Not scoped. The refresh step stores these as queries.marts.mart_debtors."""
+    last_day = add_months(month, 1) - timedelta(days=1)
+    frequent = frequent_debtor_rows([month])
+    debt = customer_debt_rows(last_day)
+    left = and_(e.customer_id == c.customer_id, e.churned_on <= literal(last_day, Date))
+    source = (
+        customers.outerjoin(frequent, frequent.c.customer_id == c.customer_id)
+        .outerjoin(debt, debt.c.customer_id == c.customer_id)
+        .outerjoin(churn_events, left)
+    )
+    is_frequent = frequent.c.customer_id.is_not(None)
+    return (
+        select(
+            c.customer_id,
+            *(c[name] for name in DEBTOR_DIMENSIONS),
+            is_frequent.label("is_frequent_debtor"),
+            func.coalesce(frequent.c.late_bills, 0).label("late_bills"),
+            func.coalesce(debt.c.debt_vnd, 0.0).label("debt_vnd"),
+            func.coalesce(debt.c.debt_90_plus_vnd, 0.0).label("debt_90_plus_vnd"),
+            func.coalesce(debt.c.unpaid_bills, 0.0).label("unpaid_bills"),
+            debt.c.oldest_days_past_due,
+            e.churned_on,
+            e.churn_type,
+        )
+        .select_from(source)
+        .where(or_(is_frequent, and_(c.segment.in_(ORGANISATION_SEGMENTS), debt.c.debt_vnd > 0)))
+        .subquery("debtors")
+    )
+
+
+def debtors_in_view(filters: Filters, scope: Scope) -> Subquery:
+    """debtor_rows at the period end for the customers in view: from the mart, or from the
+    raw tables when the marts are off (the same rows either way)."""
+    if marts_enabled():
+        source = mart_debtors
+        condition = mart_debtors.c.month == filters.end_month
+    else:
+        source, condition = debtor_rows(filters.end_month), true()
+    return (
+        select(*(source.c[name] for name in _DEBTOR_COLUMNS))
+        .where(condition, customer_conditions(filters, scope, source, provinces))
+        .subquery("in_view")
+    )
+
+
+_DEBTOR_COLUMNS = (
+    "customer_id",
+    *DEBTOR_DIMENSIONS,
+    "is_frequent_debtor",
+    "late_bills",
+    "debt_vnd",
+    "debt_90_plus_vnd",
+    "unpaid_bills",
+    "oldest_days_past_due",
+    "churned_on",
+    "churn_type",
+)
 
 
 def frequent_debtor_summary_select(filters: Filters, scope: Scope) -> Select:
     """One row about the frequent debtors at the period end (filters ∩ scope): debtors (the
     registry's frequent_debtors), debt_held_vnd (their outstanding debt, part of the registry's
     outstanding_debt), churned_involuntary (those already terminated for non-payment by then)."""
-    last_day = period_last_day(filters)
-    debtors = _debtors_at_end(filters)
-    debt = customer_debt_rows(last_day)
-    involuntary = and_(e.churn_type == "involuntary", e.churned_on <= literal(last_day, Date))
-    source = (
-        debtors.join(customers, c.customer_id == debtors.c.customer_id)
-        .outerjoin(debt, debt.c.customer_id == debtors.c.customer_id)
-        .outerjoin(churn_events, and_(e.customer_id == debtors.c.customer_id, involuntary))
-    )
-    return (
-        select(
-            as_double(func.count()).label("debtors"),
-            as_double(func.coalesce(func.sum(debt.c.debt_vnd), 0)).label("debt_held_vnd"),
-            as_double(func.count(e.customer_id)).label("churned_involuntary"),
-        )
-        .select_from(source)
-        .where(customer_scope(filters, scope))
-    )
+    debtors = debtors_in_view(filters, scope)
+    involuntary = case((debtors.c.churn_type == "involuntary", 1), else_=0)
+    return select(
+        as_double(func.count()).label("debtors"),
+        as_double(func.coalesce(func.sum(debtors.c.debt_vnd), 0)).label("debt_held_vnd"),
+        as_double(func.coalesce(func.sum(involuntary), 0)).label("churned_involuntary"),
+    ).where(debtors.c.is_frequent_debtor)
 
 
 FREQUENT_DEBTOR_COLUMNS: tuple[str, ...] = (
@@ -110,42 +178,39 @@ FREQUENT_DEBTOR_COLUMNS: tuple[str, ...] = (
 )
 
 
+def _with_names(debtors: Subquery):
+    """The debtors with their names and phones (customers) and province names."""
+    return debtors.join(customers, c.customer_id == debtors.c.customer_id).join(
+        provinces, provinces.c.province_code == debtors.c.province_code
+    )
+
+
 def frequent_debtor_list_select(
     filters: Filters, scope: Scope, lang: str = "vi", labels: Labels | None = None
 ) -> Select:
     """The frequent debtors at the period end, for follow-up: FREQUENT_DEBTOR_COLUMNS, most
     debt first (then most late bills, then id). debt columns are 0 for a debtor who has paid
     up since; churned_on / churn_type are set when the customer had left by the period end."""
-    last_day = period_last_day(filters)
-    debtors = _debtors_at_end(filters)
-    debt = customer_debt_rows(last_day)
-    debt_vnd = func.coalesce(debt.c.debt_vnd, 0.0)
-    left = e.churned_on <= literal(last_day, Date)
+    debtors = debtors_in_view(filters, scope)
     province_name = provinces.c.name_en if lang == "en" else provinces.c.name_vi
-    source = (
-        debtors.join(customers, c.customer_id == debtors.c.customer_id)
-        .join(provinces, provinces.c.province_code == c.province_code)
-        .outerjoin(debt, debt.c.customer_id == debtors.c.customer_id)
-        .outerjoin(churn_events, and_(e.customer_id == debtors.c.customer_id, left))
-    )
     return (
         select(
-            c.customer_id,
+            debtors.c.customer_id,
             c.full_name,
             c.phone,
             province_name.label("province"),
-            labelled(c.segment, column_labels(labels, "segment")).label("segment"),
-            labelled(c.plan, column_labels(labels, "plan")).label("plan"),
+            labelled(debtors.c.segment, column_labels(labels, "segment")).label("segment"),
+            labelled(debtors.c.plan, column_labels(labels, "plan")).label("plan"),
             debtors.c.late_bills,
-            debt_vnd.label("debt_vnd"),
-            func.coalesce(debt.c.debt_90_plus_vnd, 0.0).label("debt_90_plus_vnd"),
-            debt.c.oldest_days_past_due,
-            e.churned_on,
-            labelled(e.churn_type, column_labels(labels, "churn_type")).label("churn_type"),
+            debtors.c.debt_vnd,
+            debtors.c.debt_90_plus_vnd,
+            debtors.c.oldest_days_past_due,
+            debtors.c.churned_on,
+            labelled(debtors.c.churn_type, column_labels(labels, "churn_type")).label("churn_type"),
         )
-        .select_from(source)
-        .where(customer_scope(filters, scope))
-        .order_by(debt_vnd.desc(), debtors.c.late_bills.desc(), c.customer_id)
+        .select_from(_with_names(debtors))
+        .where(debtors.c.is_frequent_debtor)
+        .order_by(debtors.c.debt_vnd.desc(), debtors.c.late_bills.desc(), debtors.c.customer_id)
     )
 
 
@@ -168,46 +233,64 @@ LARGEST_DEBTOR_COLUMNS: tuple[str, ...] = (
 def largest_debtors_select(filters: Filters, scope: Scope, lang: str = "vi", labels: Labels | None = None) -> Select:
     """Enterprise and government accounts (within the filters' segments) with debt at the
     period end, largest first: LARGEST_DEBTOR_COLUMNS."""
-    debt = customer_debt_rows(period_last_day(filters))
+    debtors = debtors_in_view(filters, scope)
     province_name = provinces.c.name_en if lang == "en" else provinces.c.name_vi
     return (
         select(
-            c.customer_id,
+            debtors.c.customer_id,
             c.full_name,
             c.phone,
             province_name.label("province"),
-            labelled(c.segment, column_labels(labels, "segment")).label("segment"),
+            labelled(debtors.c.segment, column_labels(labels, "segment")).label("segment"),
             c.is_key_account,
-            debt.c.debt_vnd,
-            debt.c.debt_90_plus_vnd,
-            debt.c.unpaid_bills,
-            debt.c.oldest_days_past_due,
+            debtors.c.debt_vnd,
+            debtors.c.debt_90_plus_vnd,
+            debtors.c.unpaid_bills,
+            debtors.c.oldest_days_past_due,
         )
-        .select_from(
-            debt.join(customers, c.customer_id == debt.c.customer_id).join(
-                provinces, provinces.c.province_code == c.province_code
-            )
-        )
-        .where(c.segment.in_(ORGANISATION_SEGMENTS), debt.c.debt_vnd > 0, customer_scope(filters, scope))
-        .order_by(debt.c.debt_vnd.desc(), c.customer_id)
+        .select_from(_with_names(debtors))
+        .where(debtors.c.segment.in_(ORGANISATION_SEGMENTS), debtors.c.debt_vnd > 0)
+        .order_by(debtors.c.debt_vnd.desc(), debtors.c.customer_id)
     )
 
 
 # --- block pipeline --------------------------------------------------------------------------
 
 
-def _stage_events(filters: Filters, scope: Scope) -> Subquery:
-    """One row per bill reaching a stage in the period: month, stage, customer_id."""
-    start, stop = period_bounds(filters)
+def stage_event_rows(start: date, stop: date) -> Subquery:
+    """From the raw tables, one row per bill reaching a block stage in [start, stop): month,
+    stage, bill_id, customer_id and the customer's dimensions. Not scoped. The refresh step
+    stores these as queries.marts.mart_block_events."""
     parts = []
     for stage in BLOCK_STAGES:
         on = _STAGE_DATES[stage]
         parts.append(
-            select(month_start(on).label("month"), literal(stage, String).label("stage"), b.customer_id)
+            select(
+                month_start(on).label("month"),
+                literal(stage, String).label("stage"),
+                b.bill_id,
+                b.customer_id,
+                *(c[name] for name in DEBTOR_DIMENSIONS),
+            )
             .select_from(bills.join(customers, c.customer_id == b.customer_id))
-            .where(on >= start, on < stop, customer_scope(filters, scope))
+            .where(on >= start, on < stop)
         )
-    return union_all(*parts).subquery("stage_events")
+    return union_all(*parts).subquery("stage_rows")
+
+
+def _stage_events(filters: Filters, scope: Scope) -> Subquery:
+    """One row per bill reaching a stage in the period, in view: month, stage, customer_id."""
+    start, stop = period_bounds(filters)
+    if marts_enabled():
+        source = mart_block_events
+        condition = and_(source.c.month >= start, source.c.month < stop)
+    else:
+        source, condition = stage_event_rows(start, stop), true()
+    return (
+        select(source.c.month, source.c.stage, source.c.customer_id)
+        .where(condition, customer_conditions(filters, scope, source, provinces))
+        .subquery("stage_events")
+    )
 
 
 def block_pipeline_select(filters: Filters, scope: Scope, by_month: bool = False) -> Select:

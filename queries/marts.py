@@ -22,6 +22,9 @@ only what an operator supplies.
 | | | key accounts and their 12-month revenue |
 | mart_customer_cohorts (+ _rollup) | activation month × month left × customer group | tenure mix, churn by |
 | | | tenure, cohort retention, survival curves |
+| mart_debtors | month × customer: frequent debtors and organisations owing at its end | frequent-debtor |
+| | | summary and list, largest organisation debtors |
+| mart_block_events | bill × block stage reached | the block pipeline |
 
 A customer group is province_code, segment, plan, area_type and birth_year, copied from
 the customer (the age band depends on the period's end year, so it is derived at query
@@ -40,7 +43,20 @@ data_through reads as empty (no page asks for the future).
 benchmark only (a process-wide switch, because Streamlit runs pages in other threads).
 """
 
-from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Integer, MetaData, SmallInteger, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+)
 
 mart_metadata = MetaData()
 
@@ -257,6 +273,36 @@ mart_customer_cohorts = Table(
     ),
     *_dimensions(birth_year=True, key=True),
     _count("customers", "Customers"),
+)
+
+# One row per customer and month end at which they are a frequent debtor or an organisation
+# (queries.debt.ORGANISATION_SEGMENTS) owing something: what the Debt page lists and sums
+# about individual debtors, without aggregating every unpaid bill per customer on each view.
+mart_debtors = Table(
+    "mart_debtors",
+    mart_metadata,
+    _month("Month (first day); everything is as of its last day"),
+    Column("customer_id", BigInteger, primary_key=True, autoincrement=False, doc="The debtor"),
+    *_dimensions(birth_year=True, key=False),
+    Column("is_frequent_debtor", Boolean, nullable=False, doc="A frequent debtor at the month end (queries.rules)"),
+    Column("late_bills", BigInteger, nullable=False, doc="Late bills in the window (0 if not a frequent debtor)"),
+    Column("debt_vnd", Float, nullable=False, doc="Billed − paid over bills past due, VND (0 if none)"),
+    Column("debt_90_plus_vnd", Float, nullable=False, doc="Of that, more than 90 days past due, VND"),
+    Column("unpaid_bills", Float, nullable=False, doc="Bills past due and not fully paid"),
+    Column("oldest_days_past_due", Float, doc="Days past due of the oldest such bill; NULL if none"),
+    Column("churned_on", Date, doc="Left by the month end: the churn event's date; else NULL"),
+    Column("churn_type", Text, doc="Its type (voluntary / involuntary); else NULL"),
+)
+
+# One row per bill and block stage it reached (queries.debt.BLOCK_STAGES), dated.
+mart_block_events = Table(
+    "mart_block_events",
+    mart_metadata,
+    _month("Month (first day) the stage was reached"),
+    Column("bill_id", BigInteger, primary_key=True, autoincrement=False, doc="bills.bill_id"),
+    Column("stage", Text, primary_key=True, nullable=False, doc="one_way, two_way or terminated"),
+    Column("customer_id", BigInteger, nullable=False, doc="The bill's customer"),
+    *_dimensions(birth_year=True, key=False),
 )
 
 

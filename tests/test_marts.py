@@ -18,6 +18,12 @@ from sqlalchemy import create_engine, delete, select, update
 from data_seed.refresh import LOOKBACK_MONTHS, META_THROUGH, META_VERSION, plan, refresh_url
 from queries.churn import churn_by_tenure_select, cohort_retention_select, survival_select
 from queries.customers import big_customers_select, key_accounts_trend_select, mix_select
+from queries.debt import (
+    block_pipeline_select,
+    frequent_debtor_list_select,
+    frequent_debtor_summary_select,
+    largest_debtors_select,
+)
 from queries.engine import duckdb_path
 from queries.filters import Filters, Scope, add_months
 from queries.marts import (
@@ -169,6 +175,11 @@ def test_breakdown_selects_from_marts_equal_raw(warehouse_url, connections, case
         ("cohort retention", lambda: cohort_retention_select(filters, scope)),
         ("survival by segment", lambda: survival_select(filters, scope, "segment")),
         ("survival by region", lambda: survival_select(filters, scope, "macro_region")),
+        ("frequent debtors", lambda: frequent_debtor_summary_select(filters, scope)),
+        ("frequent debtor list", lambda: frequent_debtor_list_select(filters, scope, "vi")),
+        ("largest debtors", lambda: largest_debtors_select(filters, scope, "en")),
+        ("block pipeline", lambda: block_pipeline_select(filters, scope)),
+        ("block pipeline by month", lambda: block_pipeline_select(filters, scope, by_month=True)),
     ):
         from_marts, from_raw = both_ways(build, connection)
         if label == "tenure mix":  # a union of two periods, in no order
@@ -189,8 +200,11 @@ def test_the_comparison_is_not_vacuous(duck_url, connections):
     use_marts(True)
     assert "mart_big_customers_rollup" in str(big_customers_select(filters, ALL))
     assert "mart_customer_cohorts_rollup" in str(churn_by_tenure_select(filters, ALL))
+    assert "mart_debtors" in str(largest_debtors_select(filters, ALL))
+    assert "mart_block_events" in str(block_pipeline_select(filters, ALL))
     use_marts(False)
     assert "mart_" not in str(churn_by_tenure_select(filters, ALL)) + str(cohort_retention_select(filters, ALL))
+    assert "mart_" not in str(largest_debtors_select(filters, ALL)) + str(block_pipeline_select(filters, ALL))
     use_marts(True)
     use_marts(True)
     assert marts_enabled()
