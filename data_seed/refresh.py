@@ -78,6 +78,8 @@ from queries.marts import (
     mart_big_customers,
     mart_bills_month,
     mart_block_events,
+    mart_campaign_targets,
+    mart_churn_events,
     mart_complaints,
     mart_customer_cohorts,
     mart_customer_month,
@@ -509,10 +511,15 @@ def build_row_mart(runner: Runner, mart, source_table, order_by: str) -> None:
     date order, so a period's rows sit together (DuckDB skips the other row groups)."""
     runner.execute(delete(mart))
     names = list(mart.c.keys())
-    columns = [
-        source_table.c[name] if name in source_table.c and name not in DIMENSIONS else c[name].label(name)
-        for name in names
-    ]
+
+    def column_for(name: str) -> ColumnElement:
+        if name == "month" and name not in source_table.c:  # the month of the row's date
+            return month_start(source_table.c[order_by]).label(name)
+        if name in source_table.c and name not in DIMENSIONS:
+            return source_table.c[name]
+        return c[name].label(name)
+
+    columns = [column_for(name) for name in names]
     runner.execute(
         insert(mart).from_select(
             names,
@@ -784,6 +791,8 @@ def refresh_marts(
         ("complaints", lambda: build_row_mart(runner, mart_complaints, complaints, "opened_at")),
         ("open complaints", lambda: build_open_complaints(runner, decided.since, through)),
         ("surveys", lambda: build_row_mart(runner, mart_surveys, surveys, "surveyed_on")),
+        ("churn events", lambda: build_row_mart(runner, mart_churn_events, churn_events, "churned_on")),
+        ("campaign targets", lambda: build_row_mart(runner, mart_campaign_targets, campaign_targets, "targeted_on")),
         ("debt", lambda: build_debt_marts(runner, decided.since, through)),
         ("big customers", lambda: build_big_customers(runner, decided.since, through)),
         ("cohorts", lambda: build_cohorts(runner)),

@@ -41,8 +41,8 @@ from sqlalchemy import (
 
 from queries.customers import customer_lifetimes, tenure_band
 from queries.filters import Filters, Scope, add_months
-from queries.measures_base import customer_dimensions, customer_scope, period_bounds, validate_by, with_customer
-from queries.measures_churn import customers_source, port_outs_by_competitor_select
+from queries.measures_base import customer_dimensions, customer_scope, period_bounds, validate_by
+from queries.measures_churn import churn_event_facts, customers_source, port_outs_by_competitor_select
 from queries.metrics import measure_select, target_select
 from queries.overview import kpi_trends_select, trend_filters
 from queries.rules import TENURE_BANDS
@@ -254,13 +254,7 @@ def port_out_requests_select(filters: Filters, scope: Scope, by: Sequence[str] =
 def churn_reasons_select(filters: Filters, scope: Scope) -> Select:
     """Customers who left in the period by type and reason: rows (churn_type, reason, value,
     share) with share of all who left in view."""
-    start, stop = period_bounds(filters)
-    facts = (
-        select(e.churn_type, e.reason)
-        .select_from(with_customer(churn_events, e.customer_id, ()))
-        .where(e.churned_on >= start, e.churned_on < stop, customer_scope(filters, scope))
-        .subquery("facts")
-    )
+    facts = churn_event_facts(filters, scope, (), ("churn_type", "reason"))
     count = as_double(func.count())
     return (
         select(

@@ -25,6 +25,8 @@ only what an operator supplies.
 | mart_debtors | month × customer: frequent debtors and organisations owing at its end | frequent-debtor |
 | | | summary and list, largest organisation debtors |
 | mart_block_events | bill × block stage reached | the block pipeline |
+| mart_churn_events | churn event | why customers left, the review's churn mix |
+| mart_campaign_targets | campaign target | campaign uplift by campaign, offer, segment |
 
 A customer group is province_code, segment, plan, area_type and birth_year, copied from
 the customer (the age band depends on the period's end year, so it is derived at query
@@ -302,6 +304,33 @@ mart_block_events = Table(
     Column("bill_id", BigInteger, primary_key=True, autoincrement=False, doc="bills.bill_id"),
     Column("stage", Text, primary_key=True, nullable=False, doc="one_way, two_way or terminated"),
     Column("customer_id", BigInteger, nullable=False, doc="The bill's customer"),
+    *_dimensions(birth_year=True, key=False),
+)
+
+# One row per churn event and per campaign target with the customer's dimensions: the
+# review's mixes and uplift group these by reason, competitor, campaign or offer, which no
+# aggregate mart keeps, without joining ten million customers on every view.
+mart_churn_events = Table(
+    "mart_churn_events",
+    mart_metadata,
+    _month("Month (first day) of leaving"),
+    Column("customer_id", BigInteger, primary_key=True, autoincrement=False, doc="churn_events.customer_id"),
+    Column("churned_on", Date, primary_key=True, nullable=False, doc="churn_events.churned_on"),
+    Column("churn_type", Text, nullable=False, doc="voluntary or involuntary"),
+    Column("reason", Text, nullable=False, doc="churn_events.reason"),
+    Column("ported_to", Text, doc="Competitor the number was ported to; NULL if not ported"),
+    *_dimensions(birth_year=True, key=False),
+)
+
+mart_campaign_targets = Table(
+    "mart_campaign_targets",
+    mart_metadata,
+    _month("Month (first day) the customer was targeted"),
+    Column("campaign_id", BigInteger, primary_key=True, autoincrement=False, doc="campaign_targets.campaign_id"),
+    Column("customer_id", BigInteger, primary_key=True, autoincrement=False, doc="campaign_targets.customer_id"),
+    Column("targeted_on", Date, nullable=False, doc="campaign_targets.targeted_on"),
+    Column("group_name", Text, nullable=False, doc="contacted or control"),
+    Column("churned_within_90d", Boolean, nullable=False, doc="Left within 90 days of targeting"),
     *_dimensions(birth_year=True, key=False),
 )
 

@@ -6,7 +6,7 @@ from sqlalchemy import FromClause, Subquery, and_, case, func, literal, select, 
 
 from queries import mart_facts
 from queries.filters import Filters, Scope
-from queries.marts import marts_enabled
+from queries.marts import mart_churn_events, marts_enabled
 from queries.measures_base import (
     Measure,
     customer_dimensions,
@@ -30,6 +30,41 @@ def customers_source(by: Sequence[str]) -> FromClause:
     if "macro_region" in by:
         return customers.join(provinces, provinces.c.province_code == c.province_code)
     return customers
+
+
+EVENT_COLUMNS: tuple[str, ...] = ("churn_type", "reason", "ported_to")
+
+
+def churn_event_facts(
+    filters: Filters, scope: Scope, by: Sequence[str], columns: Sequence[str] = (), member: str | None = None
+) -> Subquery:
+    """Churn events (churn_events.churned_on) in the period, in view: [*by, *columns, member?].
+    columns ⊂ EVENT_COLUMNS; member (labelled "member") is an event column or a customer
+    dimension. From queries.marts.mart_churn_events, or the raw tables when the marts are off
+    (the same rows)."""
+    start, stop = period_bounds(filters)
+    wanted = [name for name in (member,) if name and name not in EVENT_COLUMNS]
+    if marts_enabled():
+        mart = mart_churn_events
+        events, month = mart.c, mart.c.month
+        dimensions = mart_facts.mart_dimensions((*by, *wanted), filters, mart, month)
+        source = mart_facts.with_region(mart, (*by, *wanted))
+        in_view = mart_facts.mart_scope(filters, scope, mart)
+    else:
+        events, month = e, month_start(e.churned_on)
+        dimensions = customer_dimensions((*by, *wanted), filters, month)
+        source = with_customer(churn_events, e.customer_id, (*by, *wanted))
+        in_view = customer_scope(filters, scope)
+    named = {column.name: column for column in dimensions} | {name: events[name] for name in EVENT_COLUMNS}
+    selected = [named[name].label(name) for name in (*by, *columns)]
+    if member:
+        selected.append(named[member].label("member"))
+    return (
+        select(*selected)
+        .select_from(source)
+        .where(events.churned_on >= start, events.churned_on < stop, in_view)
+        .subquery("churn_facts")
+    )
 
 
 def port_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subquery:

@@ -32,13 +32,13 @@ from queries.measures_base import (
     validate_by,
     with_customer,
 )
+from queries.measures_churn import churn_event_facts
 from queries.measures_complaints import sla_target_hours
 from queries.metrics import get_measure, measure_select, target_select, uses_customer_filters
 from queries.sql_functions import as_double, hours_between, month_start, percentile, ratio
 from queries.tables import (
     COUNTRY_CODE,
     care_contacts_monthly,
-    churn_events,
     complaints,
     kpi_targets,
     provinces,
@@ -270,20 +270,8 @@ def churn_mix_select(filters: Filters, scope: Scope, dimension: str, by: Sequenc
     dimension: a customer dimension (segment, plan, age_band, area_type), 'reason' (why they
     left) or 'competitor' (where their number was ported to; NULL when not ported)."""
     by = validate_by(by)
-    e = churn_events.c
-    start, stop = period_bounds(filters)
-    if dimension == "reason":
-        member = e.reason
-    elif dimension == "competitor":
-        member = e.ported_to
-    else:
-        (member,) = customer_dimensions(validate_by((dimension,)), filters, None)
-    facts = (
-        select(*customer_dimensions(by, filters, month_start(e.churned_on)), member.label("member"))
-        .select_from(with_customer(churn_events, e.customer_id, by))
-        .where(e.churned_on >= start, e.churned_on < stop, customer_scope(filters, scope))
-        .subquery("facts")
-    )
+    member = {"reason": "reason", "competitor": "ported_to"}.get(dimension) or validate_by((dimension,))[0]
+    facts = churn_event_facts(filters, scope, by, member=member)
     keys = [facts.c[name] for name in (*by, "member")]
     return select(*keys, as_double(func.count()).label("value")).group_by(*keys).order_by(*keys)
 

@@ -25,11 +25,12 @@ from datetime import date, timedelta
 import polars as pl
 from sqlalchemy import Select, and_, case, func, select
 
-from queries.filters import Filters, Scope, add_months
+from queries.filters import Filters, Scope, add_months, customer_conditions
+from queries.marts import mart_campaign_targets, marts_enabled
 from queries.measures_base import customer_scope, period_bounds
 from queries.rules import CONFIDENCE_Z
 from queries.sql_functions import as_double
-from queries.tables import campaign_targets, campaigns, customers
+from queries.tables import campaign_targets, campaigns, customers, provinces
 
 # Campaigns are few (a handful a year) and their outcome needs 90 days: a monthly review
 # still shows the campaigns targeted in the 12 months up to its end.
@@ -57,14 +58,24 @@ def campaign_counts_select(filters: Filters, scope: Scope, grouping: str = "camp
     (the customer's segment) or 'total' (one row)."""
     if grouping not in GROUPINGS:
         raise ValueError(f"unknown grouping {grouping!r}; choose from {tuple(GROUPINGS)}")
-    t, k, c = campaign_targets.c, campaigns.c, customers.c
+    k = campaigns.c
     start, stop = period_bounds(filters)
+    if marts_enabled():  # the targets with their customer's columns (queries.marts)
+        t = mart_campaign_targets.c
+        source = mart_campaign_targets.join(campaigns, k.campaign_id == t.campaign_id)
+        segment, in_view = t.segment, customer_conditions(filters, scope, mart_campaign_targets, provinces)
+    else:
+        t = campaign_targets.c
+        source = campaign_targets.join(campaigns, k.campaign_id == t.campaign_id).join(
+            customers, customers.c.customer_id == t.customer_id
+        )
+        segment, in_view = customers.c.segment, customer_scope(filters, scope)
     available = {
         "campaign_id": k.campaign_id,
         "name": k.name,
         "offer": k.offer,
         "target_segment": k.target_segment,
-        "segment": c.segment,
+        "segment": segment,
     }
     keys = [available[name].label(name) for name in GROUPINGS[grouping]]
     contacted = t.group_name == "contacted"
@@ -73,9 +84,6 @@ def campaign_counts_select(filters: Filters, scope: Scope, grouping: str = "camp
     def count(condition):
         return as_double(func.coalesce(func.sum(case((condition, 1), else_=0)), 0))
 
-    source = campaign_targets.join(campaigns, k.campaign_id == t.campaign_id).join(
-        customers, c.customer_id == t.customer_id
-    )
     return (
         select(
             *keys,
@@ -87,7 +95,7 @@ def campaign_counts_select(filters: Filters, scope: Scope, grouping: str = "camp
             count(and_(contacted, t.churned_within_90d)).label("contacted_churned"),
         )
         .select_from(source)
-        .where(t.targeted_on >= start, t.targeted_on < stop, customer_scope(filters, scope))
+        .where(t.targeted_on >= start, t.targeted_on < stop, in_view)
         .group_by(*(available[name] for name in GROUPINGS[grouping]))
         .order_by(*(available[name] for name in GROUPINGS[grouping]))
     )
