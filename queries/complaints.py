@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import (
     ColumnElement,
     Double,
+    FromClause,
     Integer,
     Select,
     and_,
@@ -35,6 +36,8 @@ from sqlalchemy import (
 )
 
 from queries.filters import Filters, Scope
+from queries.mart_facts import customer_mart, mart_scope, on_mart, with_region
+from queries.marts import mart_complaints, marts_enabled
 from queries.measures_base import (
     DIMENSIONS,
     customer_dimensions,
@@ -122,10 +125,48 @@ def _dimension_columns(by: Sequence[str], filters: Filters, month: ColumnElement
     return columns
 
 
+def complaint_rows(
+    columns: Sequence[ColumnElement],
+    conditions: Sequence[ColumnElement],
+    filters: Filters,
+    scope: Scope,
+    by: Sequence[str],
+    joins: Sequence[tuple[FromClause, ColumnElement]] = (),
+) -> Select:
+    """select(columns) of the complaints meeting `conditions`, in view, one row per complaint
+    (`joins`: more tables, each with its ON condition, e.g. the staff). The expressions are
+    written on complaints (k) and customers (c); with the marts on they read
+    queries.marts.mart_complaints instead, whose columns carry the same names (no join to
+    the customers table), else complaints ⋈ customers."""
+    if marts_enabled():
+        mart = mart_complaints
+
+        def on(expression):
+            return on_mart(expression, mart, complaints, customers)
+
+        source, in_view = with_region(mart, by), mart_scope(filters, scope, mart)
+    else:
+
+        def on(expression):
+            return expression
+
+        source, in_view = with_customer(complaints, k.customer_id, by), customer_scope(filters, scope)
+    for table, condition in joins:
+        source = source.join(table, on(condition))
+    return select(*(on(column) for column in columns)).select_from(source).where(*map(on, conditions), in_view)
+
+
 def _customer_months(filters: Filters, scope: Scope) -> ColumnElement:
     """Customer-months of the filtered base in the period (the complaint rate's denominator)."""
     r = revenue_monthly.c
     start, stop = period_bounds(filters)
+    if marts_enabled():  # revenue rows counted per month and customer group (queries/marts.py)
+        mart = customer_mart(filters, ())
+        return (
+            select(func.coalesce(func.sum(mart.c.customer_months), 0))
+            .where(mart.c.month >= start, mart.c.month < stop, mart_scope(filters, scope, mart))
+            .scalar_subquery()
+        )
     return (
         select(func.count())
         .select_from(revenue_monthly.join(customers, c.customer_id == r.customer_id))
@@ -141,12 +182,8 @@ def complaint_volume_select(filters: Filters, scope: Scope, by: Sequence[str] = 
     """Complaints opened in the period: [*by, value] (a count), groups with data only."""
     by = _validate(by)
     start, stop = timestamp_bounds(filters)
-    facts = (
-        select(*_dimension_columns(by, filters, month_start(k.opened_at)))
-        .select_from(with_customer(complaints, k.customer_id, by))
-        .where(k.opened_at >= start, k.opened_at < stop, customer_scope(filters, scope))
-        .subquery("facts")
-    )
+    columns = _dimension_columns(by, filters, month_start(k.opened_at))
+    facts = complaint_rows(columns, [k.opened_at >= start, k.opened_at < stop], filters, scope, by).subquery("facts")
     keys = [facts.c[name] for name in by]
     return select(*keys, as_double(func.count()).label("value")).select_from(facts).group_by(*keys).order_by(*keys)
 
@@ -224,20 +261,17 @@ def handling_select(filters: Filters, scope: Scope, by: Sequence[str] = ()) -> S
     start, stop = timestamp_bounds(filters)
     hours = hours_between(k.opened_at, k.resolved_at)
     flag = lambda condition: case((condition, 1), else_=0)  # noqa: E731 - a local shorthand
-    facts = (
-        select(
-            *_dimension_columns(by, filters, month_start(k.resolved_at)),
-            hours.label("hours"),
-            flag(hours <= sla_target_hours()).label("within_sla"),
-            flag(k.resolved_first_contact).label("first_contact"),
-            flag(k.reopened).label("reopened"),
-            flag(k.escalated).label("escalated"),
-            k.csat.label("csat"),
-        )
-        .select_from(with_customer(complaints, k.customer_id, by))
-        .where(k.resolved_at >= start, k.resolved_at < stop, customer_scope(filters, scope))
-        .subquery("facts")
-    )
+    columns = [
+        *_dimension_columns(by, filters, month_start(k.resolved_at)),
+        hours.label("hours"),
+        flag(hours <= sla_target_hours()).label("within_sla"),
+        flag(k.resolved_first_contact).label("first_contact"),
+        flag(k.reopened).label("reopened"),
+        flag(k.escalated).label("escalated"),
+        k.csat.label("csat"),
+    ]
+    conditions = [k.resolved_at >= start, k.resolved_at < stop]
+    facts = complaint_rows(columns, conditions, filters, scope, by).subquery("facts")
     f = facts.c
     keys = [f[name] for name in by]
     resolved = func.count()
@@ -309,41 +343,51 @@ def breaches_select(filters: Filters, scope: Scope, lang: str = "vi", labels: La
     the list). Open since any time: a complaint opened before the period is still a breach."""
     hours_open, breaching = _open_past_sla(filters)
     target = sla_target_hours()
+    columns = [
+        k.complaint_id,
+        k.customer_id,
+        k.opened_at,
+        k.category,
+        k.channel,
+        c.province_code.label("province_code"),
+        c.segment.label("segment"),
+        hours_open.label("hours_open"),
+        target.label("target_hours"),
+        k.departments_involved,
+        k.escalated,
+    ]
+    rows = complaint_rows(columns, [breaching], filters, scope, ()).subquery("breaching")
     province_name = provinces.c.name_en if lang == "en" else provinces.c.name_vi
     return (
         select(
-            k.complaint_id,
-            k.opened_at,
-            labelled(k.category, column_labels(labels, "category")).label("category"),
-            labelled(k.channel, column_labels(labels, "channel")).label("channel"),
+            rows.c.complaint_id,
+            rows.c.opened_at,
+            labelled(rows.c.category, column_labels(labels, "category")).label("category"),
+            labelled(rows.c.channel, column_labels(labels, "channel")).label("channel"),
             province_name.label("province"),
-            labelled(c.segment, column_labels(labels, "segment")).label("segment"),
+            labelled(rows.c.segment, column_labels(labels, "segment")).label("segment"),
             c.full_name,
             c.phone,
-            hours_open.label("hours_open"),
-            target.label("target_hours"),
-            (hours_open - target).label("hours_overdue"),
-            k.departments_involved,
-            k.escalated,
+            rows.c.hours_open,
+            rows.c.target_hours,
+            (rows.c.hours_open - rows.c.target_hours).label("hours_overdue"),
+            rows.c.departments_involved,
+            rows.c.escalated,
         )
         .select_from(
-            complaints.join(customers, c.customer_id == k.customer_id).join(
-                provinces, provinces.c.province_code == c.province_code
+            rows.join(customers, c.customer_id == rows.c.customer_id).join(
+                provinces, provinces.c.province_code == rows.c.province_code
             )
         )
-        .where(breaching, customer_scope(filters, scope))
-        .order_by(k.opened_at.desc(), k.complaint_id.desc())
+        .order_by(rows.c.opened_at.desc(), rows.c.complaint_id.desc())
     )
 
 
 def breach_count_select(filters: Filters, scope: Scope) -> Select:
     """One row: value = complaints open at the period end and past their SLA target."""
     _, breaching = _open_past_sla(filters)
-    return (
-        select(as_double(func.count()).label("value"))
-        .select_from(complaints.join(customers, c.customer_id == k.customer_id))
-        .where(breaching, customer_scope(filters, scope))
-    )
+    rows = complaint_rows([k.complaint_id], [breaching], filters, scope, ()).subquery("breaching")
+    return select(as_double(func.count()).label("value")).select_from(rows)
 
 
 # --- care channels ---------------------------------------------------------------------------

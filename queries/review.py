@@ -22,15 +22,14 @@ from datetime import date
 
 from sqlalchemy import Date, Double, Select, String, case, cast, exists, false, func, literal, select, union_all
 
+from queries.complaints import complaint_rows
 from queries.filters import Filters, Scope, add_months, allowed_provinces
 from queries.measures_base import (
     customer_dimensions,
-    customer_scope,
     period_bounds,
     province_scope,
     timestamp_bounds,
     validate_by,
-    with_customer,
 )
 from queries.measures_churn import churn_event_facts
 from queries.measures_complaints import sla_target_hours
@@ -227,30 +226,29 @@ def complaint_mix_select(filters: Filters, scope: Scope, by: Sequence[str] = ("p
     by = validate_by(by)
     k = complaints.c
     start, stop = timestamp_bounds(filters)
-    opened = (
-        select(
+    opened = complaint_rows(
+        [
             *customer_dimensions(by, filters, month_start(k.opened_at)),
             k.category.label("category"),
             literal(1).label("opened"),
             literal(0).label("missed_sla"),
-        )
-        .select_from(with_customer(complaints, k.customer_id, by))
-        .where(k.opened_at >= start, k.opened_at < stop, customer_scope(filters, scope))
+        ],
+        [k.opened_at >= start, k.opened_at < stop],
+        filters,
+        scope,
+        by,
     )
-    missed = (
-        select(
+    missed = complaint_rows(
+        [
             *customer_dimensions(by, filters, month_start(k.resolved_at)),
             k.category.label("category"),
             literal(0).label("opened"),
             literal(1).label("missed_sla"),
-        )
-        .select_from(with_customer(complaints, k.customer_id, by))
-        .where(
-            k.resolved_at >= start,
-            k.resolved_at < stop,
-            hours_between(k.opened_at, k.resolved_at) > sla_target_hours(),
-            customer_scope(filters, scope),
-        )
+        ],
+        [k.resolved_at >= start, k.resolved_at < stop, hours_between(k.opened_at, k.resolved_at) > sla_target_hours()],
+        filters,
+        scope,
+        by,
     )
     facts = union_all(opened, missed).subquery("facts")
     keys = [facts.c[name] for name in (*by, "category")]
@@ -303,22 +301,20 @@ def _resolved_complaint_facts(filters: Filters, scope: Scope, by: Sequence[str])
             tr.staff_id == k.staff_id, tr.completed_on.is_not(None), tr.completed_on <= cast(k.opened_at, Date)
         )
     )
-    return (
-        select(
-            *customer_dimensions(customer_by, filters, month_start(k.resolved_at)),
-            s.channel.label("staff_channel"),
-            k.category.label("category"),
-            case((trained, True), else_=False).label("trained"),
-            resolve_hours.label("resolve_hours"),
-            sla_target_hours().label("sla_hours"),
-            case((resolve_hours <= sla_target_hours(), 1), else_=0).label("within_sla"),
-            case((k.reopened, 1), else_=0).label("reopened"),
-            k.csat.label("csat"),
-        )
-        .select_from(with_customer(complaints, k.customer_id, customer_by).join(staff, s.staff_id == k.staff_id))
-        .where(k.resolved_at >= start, k.resolved_at < stop, customer_scope(filters, scope))
-        .subquery("facts")
-    )
+    columns = [
+        *customer_dimensions(customer_by, filters, month_start(k.resolved_at)),
+        s.channel.label("staff_channel"),
+        k.category.label("category"),
+        case((trained, True), else_=False).label("trained"),
+        resolve_hours.label("resolve_hours"),
+        sla_target_hours().label("sla_hours"),
+        case((resolve_hours <= sla_target_hours(), 1), else_=0).label("within_sla"),
+        case((k.reopened, 1), else_=0).label("reopened"),
+        k.csat.label("csat"),
+    ]
+    conditions = [k.resolved_at >= start, k.resolved_at < stop]
+    joins = [(staff, s.staff_id == k.staff_id)]
+    return complaint_rows(columns, conditions, filters, scope, customer_by, joins).subquery("facts")
 
 
 def _outcomes(facts) -> list:

@@ -17,6 +17,15 @@ from sqlalchemy import create_engine, delete, select, update
 
 from data_seed.refresh import LOOKBACK_MONTHS, META_THROUGH, META_VERSION, plan, refresh_url
 from queries.churn import churn_by_tenure_select, churn_reasons_select, cohort_retention_select, survival_select
+from queries.complaints import (
+    breach_count_select,
+    breaches_select,
+    category_mix_select,
+    complaint_rate_by_select,
+    complaint_volume_select,
+    department_cost_select,
+    handling_select,
+)
 from queries.customers import big_customers_select, key_accounts_trend_select, mix_select
 from queries.debt import (
     block_pipeline_select,
@@ -38,7 +47,7 @@ from queries.measures_churn import port_outs_by_competitor_select
 from queries.measures_complaints import backlog_ageing_select
 from queries.measures_debt import debt_ageing_select
 from queries.metrics import MEASURES, measure_select
-from queries.review import churn_mix_select
+from queries.review import churn_mix_select, complaint_mix_select, training_effect_select
 from queries.run import run
 from queries.tables import warehouse_meta
 from queries.uplift import campaign_counts_select, campaign_window
@@ -187,6 +196,16 @@ def test_breakdown_selects_from_marts_equal_raw(warehouse_url, connections, case
         ("churn mix by age", lambda: churn_mix_select(filters, scope, "age_band", ("macro_region",))),
         ("campaigns", lambda: campaign_counts_select(campaign_window(filters), scope)),
         ("campaigns by segment", lambda: campaign_counts_select(campaign_window(filters), scope, "segment")),
+        ("complaints by category", lambda: complaint_volume_select(filters, scope, ("category",))),
+        ("complaint rate by channel", lambda: complaint_rate_by_select(filters, scope, "channel")),
+        ("category mix by region", lambda: category_mix_select(filters, scope, "macro_region")),
+        ("handling by SLA class", lambda: handling_select(filters, scope, ("sla_class",))),
+        ("handling by age band", lambda: handling_select(filters, scope, ("age_band",))),
+        ("department cost", lambda: department_cost_select(filters, scope)),
+        ("breaches", lambda: breaches_select(filters, scope, "en")),
+        ("breach count", lambda: breach_count_select(filters, scope)),
+        ("review complaint mix", lambda: complaint_mix_select(filters, scope)),
+        ("training effect", lambda: training_effect_select(filters, scope, ("staff_channel",))),
     ):
         from_marts, from_raw = both_ways(build, connection)
         if label == "tenure mix":  # a union of two periods, in no order
