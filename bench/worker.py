@@ -7,6 +7,7 @@ benchmark's or the generator's.
 
 import argparse
 import json
+import logging
 import resource
 import sys
 import time
@@ -26,6 +27,7 @@ def measure(url: str, repeats: int, only_pages: set[str] | None, only_variants: 
         for variant in variants():
             if only_variants and variant.name not in only_variants:
                 continue
+            quiet_streamlit()  # AppTest sets Streamlit's log levels again on every run
             rendered = render(url, path, variant, page_file)
             selects = [statement.select for statement in rendered.statements]
             cold_timing = cold(url, selects, repeats)
@@ -63,6 +65,14 @@ def measure(url: str, repeats: int, only_pages: set[str] | None, only_variants: 
                 + (f"  ERRORS {rendered.errors}" if rendered.errors else "")
             )
     return results
+
+
+def quiet_streamlit() -> None:
+    """AppTest runs pages outside a server: Streamlit warns about the missing run context on
+    every cached call. Keep the benchmark's output to its numbers."""
+    for name in list(logging.root.manager.loggerDict):
+        if name.startswith("streamlit"):
+            logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -103,7 +103,11 @@ def churn_by_tenure_select(filters: Filters, scope: Scope) -> Select:
         *(column(f"edge_{low}", Date) for low in lows),
         name="tenure_months",
     ).data([(month, add_months(month, 1), *(add_months(month, 1 - low) for low in lows)) for month in months])
-    lifetimes = customer_lifetimes(filters, scope)
+    in_view = customer_lifetimes(filters, scope)
+    # Summed over the customer groups first: the join below meets a few thousand
+    # (activation month, month left) pairs, not every group of the mart.
+    pair = [in_view.c.activated_month, in_view.c.left_month]
+    lifetimes = select(*pair, func.sum(in_view.c.customers).label("customers")).group_by(*pair).subquery("pairs")
     activated, left = lifetimes.c.activated_month, lifetimes.c.left_month
     # Month granular: activated_on < next month ⇔ activated_month ≤ month, and so on.
     during = and_(activated <= spine.c.month, or_(left.is_(None), left >= spine.c.month))
