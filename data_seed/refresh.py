@@ -86,6 +86,7 @@ from queries.marts import (
     mart_debt_month,
     mart_debtors,
     mart_open_complaints,
+    mart_port_out_requests,
     mart_port_outs,
     mart_refresh,
     mart_surveys,
@@ -100,6 +101,7 @@ from queries.tables import (
     churn_events,
     complaints,
     customers,
+    port_out_requests,
     revenue_monthly,
     surveys,
     warehouse_meta,
@@ -530,6 +532,16 @@ def build_row_mart(runner: Runner, mart, source_table, order_by: str) -> None:
     )
 
 
+# Row marts: (label, mart, source table, the date that orders its rows and gives its month).
+ROW_MARTS = (
+    ("complaints", mart_complaints, complaints, "opened_at"),
+    ("surveys", mart_surveys, surveys, "surveyed_on"),
+    ("churn events", mart_churn_events, churn_events, "churned_on"),
+    ("campaign targets", mart_campaign_targets, campaign_targets, "targeted_on"),
+    ("port-out requests", mart_port_out_requests, port_out_requests, "requested_on"),
+)
+
+
 def build_open_complaints(runner: Runner, since: date | None, through: date) -> None:
     """mart_open_complaints: each complaint at each month end it was open at (as
     queries.measures_complaints.open_facts: opened before the next month, not resolved by it).
@@ -785,14 +797,15 @@ def refresh_marts(
     log(f"marts: {decided.reason}")
     if decided.current:
         return decided
+    row_marts = tuple(
+        (label, lambda mart=mart, source=source, day=day: build_row_mart(runner, mart, source, day))
+        for label, mart, source, day in ROW_MARTS
+    )
     steps = (
         ("customer months", lambda: build_customer_marts(runner, decided.since, through)),
         ("port-outs", lambda: build_port_outs(runner, decided.since, through)),
-        ("complaints", lambda: build_row_mart(runner, mart_complaints, complaints, "opened_at")),
         ("open complaints", lambda: build_open_complaints(runner, decided.since, through)),
-        ("surveys", lambda: build_row_mart(runner, mart_surveys, surveys, "surveyed_on")),
-        ("churn events", lambda: build_row_mart(runner, mart_churn_events, churn_events, "churned_on")),
-        ("campaign targets", lambda: build_row_mart(runner, mart_campaign_targets, campaign_targets, "targeted_on")),
+        *row_marts,
         ("debt", lambda: build_debt_marts(runner, decided.since, through)),
         ("big customers", lambda: build_big_customers(runner, decided.since, through)),
         ("cohorts", lambda: build_cohorts(runner)),

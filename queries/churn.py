@@ -40,14 +40,15 @@ from sqlalchemy import (
 )
 
 from queries.customers import customer_lifetimes, tenure_band
-from queries.filters import Filters, Scope, add_months
+from queries.filters import Filters, Scope, add_months, customer_conditions
+from queries.marts import mart_port_out_requests, marts_enabled
 from queries.measures_base import customer_dimensions, customer_scope, period_bounds, validate_by
 from queries.measures_churn import churn_event_facts, customers_source, port_outs_by_competitor_select
 from queries.metrics import measure_select, target_select
 from queries.overview import kpi_trends_select, trend_filters
 from queries.rules import TENURE_BANDS
 from queries.sql_functions import as_double, month_start, ratio
-from queries.tables import churn_events, customers, port_out_requests
+from queries.tables import churn_events, customers, port_out_requests, provinces
 
 c = customers.c
 e = churn_events.c
@@ -226,14 +227,22 @@ def port_out_requests_select(filters: Filters, scope: Scope, by: Sequence[str] =
     if unknown:
         raise ValueError(f"port-out requests cannot be broken down by {sorted(unknown)}")
     start, stop = period_bounds(filters)
-    dimensions = {"month": month_start(q.requested_on), "competitor": q.to_competitor}
+    if marts_enabled():  # the requests with their customer's columns (queries/marts.py)
+        requests_table, source = mart_port_out_requests, mart_port_out_requests
+        in_view = customer_conditions(filters, scope, mart_port_out_requests, provinces)
+    else:
+        requests_table = port_out_requests
+        source = port_out_requests.join(customers, c.customer_id == q.customer_id)
+        in_view = customer_scope(filters, scope)
+    r = requests_table.c
+    dimensions = {"month": month_start(r.requested_on), "competitor": r.to_competitor}
     facts = (
         select(
             *(dimensions[name].label(name) for name in by),
-            case((q.outcome == "refused_debt", 1), else_=0).label("refused"),
+            case((r.outcome == "refused_debt", 1), else_=0).label("refused"),
         )
-        .select_from(port_out_requests.join(customers, c.customer_id == q.customer_id))
-        .where(q.requested_on >= start, q.requested_on < stop, customer_scope(filters, scope))
+        .select_from(source)
+        .where(r.requested_on >= start, r.requested_on < stop, in_view)
         .subquery("facts")
     )
     keys = [facts.c[name] for name in by]

@@ -27,6 +27,7 @@ only what an operator supplies.
 | mart_block_events | bill × block stage reached | the block pipeline |
 | mart_churn_events | churn event | why customers left, the review's churn mix |
 | mart_campaign_targets | campaign target | campaign uplift by campaign, offer, segment |
+| mart_port_out_requests | port-out request | requests refused for unpaid bills |
 
 A customer group is province_code, segment, plan, area_type and birth_year, copied from
 the customer (the age band depends on the period's end year, so it is derived at query
@@ -331,6 +332,18 @@ mart_campaign_targets = Table(
     Column("targeted_on", Date, nullable=False, doc="campaign_targets.targeted_on"),
     Column("group_name", Text, nullable=False, doc="contacted or control"),
     Column("churned_within_90d", Boolean, nullable=False, doc="Left within 90 days of targeting"),
+    *_dimensions(birth_year=True, key=False),
+)
+
+mart_port_out_requests = Table(
+    "mart_port_out_requests",
+    mart_metadata,
+    _month("Month (first day) of the request"),
+    Column("request_id", BigInteger, primary_key=True, autoincrement=False, doc="port_out_requests.request_id"),
+    Column("customer_id", BigInteger, nullable=False, doc="Customer asking to port out"),
+    Column("requested_on", Date, nullable=False, doc="Request date"),
+    Column("to_competitor", Text, nullable=False, doc="Competitor asked for"),
+    Column("outcome", Text, nullable=False, doc="completed or refused_debt"),
     *_dimensions(birth_year=True, key=False),
 )
 

@@ -16,7 +16,13 @@ import pytest
 from sqlalchemy import create_engine, delete, select, update
 
 from data_seed.refresh import LOOKBACK_MONTHS, META_THROUGH, META_VERSION, plan, refresh_url
-from queries.churn import churn_by_tenure_select, churn_reasons_select, cohort_retention_select, survival_select
+from queries.churn import (
+    churn_by_tenure_select,
+    churn_reasons_select,
+    cohort_retention_select,
+    port_out_requests_select,
+    survival_select,
+)
 from queries.complaints import (
     breach_count_select,
     breaches_select,
@@ -206,6 +212,8 @@ def test_breakdown_selects_from_marts_equal_raw(warehouse_url, connections, case
         ("breach count", lambda: breach_count_select(filters, scope)),
         ("review complaint mix", lambda: complaint_mix_select(filters, scope)),
         ("training effect", lambda: training_effect_select(filters, scope, ("staff_channel",))),
+        ("port-out requests by month", lambda: port_out_requests_select(filters, scope, ("month",))),
+        ("port-out requests by competitor", lambda: port_out_requests_select(filters, scope, ("competitor",))),
     ):
         from_marts, from_raw = both_ways(build, connection)
         if label == "tenure mix":  # a union of two periods, in no order
