@@ -784,9 +784,12 @@ def refresh_marts(
     *,
     full: bool = False,
     since: date | None = None,
+    new_marts: frozenset[str] = frozenset(),
     log: Callable[[str], None] = lambda message: None,
 ) -> Plan:
-    """Rebuild what the plan says, then record the marts' coverage in mart_refresh."""
+    """Rebuild what the plan says, then record the marts' coverage in mart_refresh.
+    `new_marts`: marts just created (empty); when the others are current, only the steps
+    building these run (a new version adding a mart does not rebuild every mart)."""
     if runner.dialect.name != "duckdb":
         # A batch job: PostgreSQL's default 4 MB per sort or hash would spill the big
         # aggregations to disk. For this transaction only.
@@ -794,28 +797,40 @@ def refresh_marts(
     meta = read_meta(runner)
     through = data_through(runner, meta)
     decided = plan(meta, through, full=full, since=since)
+    wanted = None  # every step
+    if decided.current and new_marts:
+        decided = Plan(None, through, f"new marts: {', '.join(sorted(new_marts))}")
+        wanted = new_marts
+    elif new_marts and decided.since is not None:  # the new marts need every month
+        decided = Plan(None, through, f"{decided.reason}, and new marts: full refresh")
     log(f"marts: {decided.reason}")
     if decided.current:
         return decided
     row_marts = tuple(
-        (label, lambda mart=mart, source=source, day=day: build_row_mart(runner, mart, source, day))
+        (label, (mart,), lambda mart=mart, source=source, day=day: build_row_mart(runner, mart, source, day))
         for label, mart, source, day in ROW_MARTS
     )
-    steps = (
-        ("customer months", lambda: build_customer_marts(runner, decided.since, through)),
-        ("port-outs", lambda: build_port_outs(runner, decided.since, through)),
-        ("open complaints", lambda: build_open_complaints(runner, decided.since, through)),
+    steps = (  # (label, the marts it builds, the step)
+        (
+            "customer months",
+            (mart_customer_month,),
+            lambda: build_customer_marts(runner, decided.since, through),
+        ),
+        ("port-outs", (mart_port_outs,), lambda: build_port_outs(runner, decided.since, through)),
+        ("open complaints", (mart_open_complaints,), lambda: build_open_complaints(runner, decided.since, through)),
         *row_marts,
-        ("debt", lambda: build_debt_marts(runner, decided.since, through)),
-        ("big customers", lambda: build_big_customers(runner, decided.since, through)),
-        ("cohorts", lambda: build_cohorts(runner)),
-        ("debtors", lambda: build_debtor_marts(runner, decided.since, through)),
+        ("debt", (mart_debt_month, mart_bills_month), lambda: build_debt_marts(runner, decided.since, through)),
+        ("big customers", (mart_big_customers,), lambda: build_big_customers(runner, decided.since, through)),
+        ("cohorts", (mart_customer_cohorts,), lambda: build_cohorts(runner)),
+        ("debtors", (mart_debtors, mart_block_events), lambda: build_debtor_marts(runner, decided.since, through)),
     )
+    if wanted is not None:
+        steps = tuple(step for step in steps if _builds(step[1]) & wanted)
     if through is None:  # no data at all: empty marts
         for mart in MART_TABLES:
             runner.execute(delete(mart))
         steps = ()
-    for label, step in steps:
+    for label, _, step in steps:
         started = time.perf_counter()
         step()
         log(f"  {label}: {time.perf_counter() - started:.1f} s")
@@ -828,6 +843,11 @@ def refresh_marts(
         },
     )
     return decided
+
+
+def _builds(marts: Sequence[Table]) -> set[str]:
+    """The tables a step writes: its marts and their rollups."""
+    return {mart.name for mart in marts} | {ROLLUPS[mart.name].name for mart in marts if mart.name in ROLLUPS}
 
 
 def _now() -> str:
@@ -905,7 +925,10 @@ def refresh_connection(
         runner.execute_sql(create_table_ddl(mart, dialect_name))
     if missing and dialect_name == "postgresql":
         add_postgres_indexes(runner, missing)
-    decided = refresh_marts(runner, full=full or bool(missing), since=since, log=log)
+    new_marts = frozenset(mart.name for mart in missing if mart in MART_TABLES)
+    if len(new_marts) == len(MART_TABLES):  # none yet (mart_refresh may have survived): all of them
+        full = True
+    decided = refresh_marts(runner, full=full, since=since, new_marts=new_marts, log=log)
     if decided.current:
         return decided
     if dialect_name == "postgresql":

@@ -293,6 +293,26 @@ def test_incremental_refresh_equals_a_full_one(duck_url, tmp_path):
         assert rebuilt.equals(full[name]), name
 
 
+def test_a_new_mart_is_built_alone(duck_url, tmp_path):
+    """A warehouse refreshed by an older version lacks a mart: the refresh builds that one
+    (and its rollup), leaves the others as they were, and ends with what a full build makes."""
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(duckdb_path(duck_url), copy)
+    url = f"duckdb:///{copy}"
+    full = mart_contents(url)
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        for name in ("mart_customer_cohorts", "mart_customer_cohorts_rollup"):
+            connection.exec_driver_sql(f"DROP TABLE {name}")
+    engine.dispose()
+    lines = []
+    decided = refresh_url(url, log=lines.append)
+    assert decided.reason == "new marts: mart_customer_cohorts, mart_customer_cohorts_rollup"
+    assert [line.split(":")[0].strip() for line in lines[1:]] == ["cohorts"]
+    for name, rebuilt in mart_contents(url).items():
+        assert rebuilt.equals(full[name]), name
+
+
 def test_refresh_plans():
     meta = {"data_version": "v2", META_VERSION: "v2", META_THROUGH: "2026-10-01"}
     assert plan(meta, date(2026, 10, 1)).current
