@@ -16,10 +16,15 @@ they were built from (table mart_refresh: marts_through, marts_data_version). Wh
 arrive, only the months from (first new month − LOOKBACK_MONTHS) are rebuilt: stocks of
 earlier months cannot change (they are as of dates already past), while win-backs and
 90-day campaign outcomes of the latest months can still be filled in. The cumulative
-customer stock continues from the last kept month. The row-per-complaint and
-row-per-survey marts are small and rebuilt whole (a complaint opened long ago may be
-resolved today). When the months did not grow but the data changed, everything is
-rebuilt (`--full` forces that).
+customer stock continues from the last kept month. The row marts (one row per complaint,
+survey, churn event, campaign target, port-out request) and the cohort mart are rebuilt
+whole: they are one pass over their source, and an old row can change (a complaint opened
+long ago may be resolved today, a customer activated years ago may leave). When the months
+did not grow but the data changed, everything is rebuilt (`--full` forces that). A mart
+that a newer version of the dashboard added is built alone when the others are current.
+
+The month-by-month marts (big customers, debtors) run one statement per month: each month
+ranks or sums a year of rows of its own, which no single grouped statement shares.
 
 How the customer stock is built without expanding customers × months: per combination
 of dimensions, active at the end of month M = activations up to M − churns up to M (a
