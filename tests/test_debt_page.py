@@ -9,22 +9,18 @@
 """
 
 from datetime import date
-from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.components import card_value
 from dashboard.strings import t
-from queries.engine import duckdb_path
 from queries.rules import FREQUENT_DEBTOR_LATE_BILLS, FREQUENT_DEBTOR_WINDOW_MONTHS
-from tests.conftest import log_in
+from tests import page_helpers as pages
+from tests.page_helpers import assert_clean, read_tables, table_with
 
-APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 PAGE = "../pages/debt.py"
-TIMEOUT = 180
 SECTIONS = ("debt_ageing", "debt_trend", "debt_collection", "debt_pipeline", "debt_frequent", "debt_largest")
 AS_OF = date(2026, 10, 31)
 
@@ -36,11 +32,7 @@ def users(demo_users):
 
 @pytest.fixture(scope="module")
 def raw(duck_url) -> dict[str, pl.DataFrame]:
-    with duckdb.connect(str(duckdb_path(duck_url)), read_only=True) as connection:
-        return {
-            name: pl.from_arrow(connection.sql(f"select * from {name}").to_arrow_table())
-            for name in ("customers", "bills")
-        }
+    return read_tables(duck_url, ("customers", "bills"))
 
 
 @pytest.fixture()
@@ -50,28 +42,11 @@ def warehouse(duck_url, raw, monkeypatch):
 
 
 def open_page(params: dict, user: str = "executive") -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    app.query_params.update(params)
-    log_in(app, user)
-    app.switch_page(PAGE)  # straight to the page: one run, not the Overview first
-    app.run()
-    return app
-
-
-def assert_clean(app: AppTest) -> None:
-    assert not app.exception, [item.value for item in app.exception]
-    assert not app.error, [item.value for item in app.error]
-    assert not app.warning, [item.value for item in app.warning]
+    return pages.open_page(PAGE, params, user)
 
 
 def metrics_of(app: AppTest) -> dict[str, str]:
     return {metric.label.split(" :")[0]: metric.value for metric in app.metric}
-
-
-def table_with(app: AppTest, column: str):
-    tables = [item.value for item in app.dataframe if column in item.value.columns]
-    assert len(tables) == 1, [item.value.columns for item in app.dataframe]
-    return tables[0]
 
 
 def customers_in(raw, province: str | None) -> pl.DataFrame:
