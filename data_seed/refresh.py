@@ -43,7 +43,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -867,22 +867,17 @@ def marts_current(url: str) -> bool:
 
     url = normalise_url(url)
     engine = create_engine(url, connect_args={"read_only": True} if is_duckdb(url) else {})
-    tables = table("tables", column("table_name"), column("table_schema"), schema="information_schema")
     try:
         with engine.connect() as connection:
             meta = {key: value for key, value in connection.execute(select(warehouse_meta))}
             meta |= {key: value for key, value in connection.execute(select(mart_refresh))}
-            present = set(
-                connection.execute(
-                    select(tables.c.table_name).where(tables.c.table_schema == func.current_schema())
-                ).scalars()
-            )
+            missing, changed = out_of_date(connection.execute(stored_columns_select()).all())
     except Exception:  # no mart_refresh table: built before the marts existed
         return False
     finally:
         engine.dispose()
-    if any(mart.name not in present for mart in MART_TABLES):
-        return False  # a mart added since the last refresh
+    if missing or changed:
+        return False  # a mart added or changed since the last refresh
     through = meta.get("data_through")
     return (
         bool(meta.get(META_VERSION))
@@ -894,10 +889,40 @@ def marts_current(url: str) -> bool:
 # --- command line and other callers ------------------------------------------------------
 
 
-def existing_tables(runner: Runner) -> set[str]:
-    tables = table("tables", column("table_name"), column("table_schema"), schema="information_schema")
-    found = runner.rows(select(tables.c.table_name).where(tables.c.table_schema == func.current_schema()))
-    return {row[0] for row in found}
+_COLUMNS = table(
+    "columns",
+    column("table_name"),
+    column("column_name"),
+    column("ordinal_position"),
+    column("table_schema"),
+    schema="information_schema",
+)
+
+
+def stored_columns_select():
+    """(table_name, column_name) of the warehouse's tables, in column order."""
+    k = _COLUMNS.c
+    return (
+        select(k.table_name, k.column_name)
+        .where(k.table_schema == func.current_schema())
+        .order_by(k.table_name, k.ordinal_position)
+    )
+
+
+def out_of_date(rows: Iterable[tuple[str, str]]) -> tuple[list[Table], list[Table]]:
+    """(missing, changed): the stored tables of queries.marts absent from the warehouse, and
+    those present with other columns than this version defines (a mart changed by an
+    upgrade: it is dropped and built again)."""
+    stored: dict[str, list[str]] = {}
+    for table_name, column_name in rows:
+        stored.setdefault(table_name, []).append(column_name)
+    missing = [mart for mart in STORED_TABLES if mart.name not in stored]
+    changed = [
+        mart
+        for mart in STORED_TABLES
+        if mart.name in stored and stored[mart.name] != [column.name for column in mart.columns]
+    ]
+    return missing, changed
 
 
 def add_postgres_indexes(runner: Runner, tables: Sequence[Table]) -> None:
@@ -920,12 +945,14 @@ def refresh_connection(
     log: Callable[[str], None] = lambda message: None,
 ) -> Plan:
     """Create missing marts, refresh them, give the data a new version. The caller commits."""
-    from data_seed.load import create_table_ddl
+    from data_seed.load import create_table_ddl, quoted
 
     runner = Runner(dbapi_connection, dialect)
     dialect_name = "duckdb" if dialect.name == "duckdb" else "postgresql"
-    existing = existing_tables(runner)
-    missing = [mart for mart in STORED_TABLES if mart.name not in existing]
+    missing, changed = out_of_date(runner.rows(stored_columns_select()))
+    for mart in changed:
+        runner.execute_sql(f"DROP TABLE {quoted(mart.name)}")
+    missing += changed
     for mart in missing:
         runner.execute_sql(create_table_ddl(mart, dialect_name))
     if missing and dialect_name == "postgresql":

@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 from sqlalchemy import create_engine, delete, select, update
 
-from data_seed.refresh import LOOKBACK_MONTHS, META_THROUGH, META_VERSION, plan, refresh_url
+from data_seed.refresh import LOOKBACK_MONTHS, META_THROUGH, META_VERSION, marts_current, plan, refresh_url
 from queries.churn import (
     churn_by_tenure_select,
     churn_reasons_select,
@@ -309,6 +309,26 @@ def test_a_new_mart_is_built_alone(duck_url, tmp_path):
     decided = refresh_url(url, log=lines.append)
     assert decided.reason == "new marts: mart_customer_cohorts, mart_customer_cohorts_rollup"
     assert [line.split(":")[0].strip() for line in lines[1:]] == ["cohorts"]
+    for name, rebuilt in mart_contents(url).items():
+        assert rebuilt.equals(full[name]), name
+
+
+def test_a_changed_mart_is_rebuilt(duck_url, tmp_path):
+    """A mart whose columns an upgrade changed is not taken as current: it is dropped,
+    created as this version defines it and built again."""
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(duckdb_path(duck_url), copy)
+    url = f"duckdb:///{copy}"
+    full = mart_contents(url)
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("ALTER TABLE mart_debtors DROP COLUMN churn_type")
+    engine.dispose()
+    assert not marts_current(url)
+    lines = []
+    refresh_url(url, log=lines.append)
+    assert [line.split(":")[0].strip() for line in lines[1:]] == ["debtors"]
+    assert marts_current(url)
     for name, rebuilt in mart_contents(url).items():
         assert rebuilt.equals(full[name]), name
 
