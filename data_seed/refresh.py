@@ -83,6 +83,7 @@ from queries.marts import (
     mart_big_customers,
     mart_bills_month,
     mart_block_events,
+    mart_block_month,
     mart_campaign_targets,
     mart_churn_events,
     mart_complaints,
@@ -704,9 +705,9 @@ def build_debt_marts(runner: Runner, since: date | None, through: date) -> None:
 
 
 def build_debtor_marts(runner: Runner, since: date | None, through: date) -> None:
-    """mart_debtors month by month (queries.debt.debtor_rows, the raw rule itself) and
-    mart_block_events for the months from `since` (all when None)."""
-    for mart in (mart_debtors, mart_block_events):
+    """mart_debtors month by month (queries.debt.debtor_rows, the raw rule itself),
+    mart_block_events and mart_block_month for the months from `since` (all when None)."""
+    for mart in (mart_debtors, mart_block_events, mart_block_month, ROLLUPS[mart_block_month.name]):
         _delete_from(runner, mart, since)
     first = first_bill_month(runner)
     if first is None:
@@ -729,6 +730,18 @@ def build_debtor_marts(runner: Runner, since: date | None, through: date) -> Non
             select(*(events.c[column.name] for column in mart_block_events.columns)).order_by(events.c.month),
         )
     )
+    e = mart_block_events.c
+    keys = [e.month, *(e[name] for name in DIMENSIONS), e.stage]
+    runner.execute(
+        insert(mart_block_month).from_select(
+            [key.name for key in keys] + ["customers", "bills"],
+            select(*keys, func.count(func.distinct(e.customer_id)), func.count())
+            .where(e.month >= start)
+            .group_by(*keys)
+            .order_by(e.month),
+        )
+    )
+    build_rollup(runner, mart_block_month, start)
 
 
 # --- cohorts ----------------------------------------------------------------------------
@@ -804,7 +817,7 @@ def refresh_marts(
     decided = plan(meta, through, full=full, since=since)
     wanted = None  # every step
     if decided.current and new_marts:
-        decided = Plan(None, through, f"new marts: {', '.join(sorted(new_marts))}")
+        decided = Plan(None, through, f"new or changed marts: {', '.join(sorted(new_marts))}")
         wanted = new_marts
     elif new_marts and decided.since is not None:  # the new marts need every month
         decided = Plan(None, through, f"{decided.reason}, and new marts: full refresh")
@@ -827,7 +840,11 @@ def refresh_marts(
         ("debt", (mart_debt_month, mart_bills_month), lambda: build_debt_marts(runner, decided.since, through)),
         ("big customers", (mart_big_customers,), lambda: build_big_customers(runner, decided.since, through)),
         ("cohorts", (mart_customer_cohorts,), lambda: build_cohorts(runner)),
-        ("debtors", (mart_debtors, mart_block_events), lambda: build_debtor_marts(runner, decided.since, through)),
+        (
+            "debtors",
+            (mart_debtors, mart_block_events, mart_block_month),
+            lambda: build_debtor_marts(runner, decided.since, through),
+        ),
     )
     if wanted is not None:
         steps = tuple(step for step in steps if _builds(step[1]) & wanted)

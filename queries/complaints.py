@@ -345,12 +345,13 @@ def breaches_select(filters: Filters, scope: Scope, lang: str = "vi", labels: La
     target = sla_target_hours()
     columns = [
         k.complaint_id,
-        k.customer_id,
         k.opened_at,
         k.category,
         k.channel,
         c.province_code.label("province_code"),
         c.segment.label("segment"),
+        c.full_name.label("full_name"),
+        c.phone.label("phone"),
         hours_open.label("hours_open"),
         target.label("target_hours"),
         k.departments_involved,
@@ -366,19 +367,15 @@ def breaches_select(filters: Filters, scope: Scope, lang: str = "vi", labels: La
             labelled(rows.c.channel, column_labels(labels, "channel")).label("channel"),
             province_name.label("province"),
             labelled(rows.c.segment, column_labels(labels, "segment")).label("segment"),
-            c.full_name,
-            c.phone,
+            rows.c.full_name,
+            rows.c.phone,
             rows.c.hours_open,
             rows.c.target_hours,
             (rows.c.hours_open - rows.c.target_hours).label("hours_overdue"),
             rows.c.departments_involved,
             rows.c.escalated,
         )
-        .select_from(
-            rows.join(customers, c.customer_id == rows.c.customer_id).join(
-                provinces, provinces.c.province_code == rows.c.province_code
-            )
-        )
+        .select_from(rows.join(provinces, provinces.c.province_code == rows.c.province_code))
         .order_by(rows.c.opened_at.desc(), rows.c.complaint_id.desc())
     )
 

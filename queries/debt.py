@@ -32,7 +32,8 @@ from sqlalchemy import (
 )
 
 from queries.filters import Filters, Scope, add_months, customer_conditions
-from queries.marts import mart_block_events, mart_debtors, marts_enabled
+from queries.mart_facts import grain, mart_scope
+from queries.marts import mart_block_events, mart_block_month, mart_debtors, marts_enabled
 from queries.measures_base import period_bounds, sum_if
 from queries.measures_debt import debt_bucket_condition, frequent_debtor_rows, paid_as_of_vnd, unpaid_at
 from queries.rules import DEBT_AGE_BUCKETS
@@ -87,10 +88,9 @@ DEBTOR_DIMENSIONS: tuple[str, ...] = ("province_code", "segment", "plan", "area_
 
 def debtor_rows(month: date) -> Subquery:
     """From the raw tables, every customer who at the end of `month` is a frequent debtor or
-    an organisation owing something: [customer_id, *DEBTOR_DIMENSIONS, is_frequent_debtor,
-    late_bills, debt_vnd, debt_90_plus_vnd, unpaid_bills, oldest_days_past_due, churned_on,
-    churn_type] (debt 0 for a debtor who has paid up; churned_* set when they had left by
-    then). Not scoped. The refresh step stores these as queries.marts.mart_debtors."""
+    an organisation owing something: the columns of queries.marts.mart_debtors but month
+    (debt 0 for a debtor who has paid up; churned_* set when they had left by then). Not
+    scoped. The refresh step stores these as that mart."""
     last_day = add_months(month, 1) - timedelta(days=1)
     frequent = frequent_debtor_rows([month])
     debt = customer_debt_rows(last_day)
@@ -105,6 +105,9 @@ def debtor_rows(month: date) -> Subquery:
         select(
             c.customer_id,
             *(c[name] for name in DEBTOR_DIMENSIONS),
+            c.is_key_account,
+            c.full_name,
+            c.phone,
             is_frequent.label("is_frequent_debtor"),
             func.coalesce(frequent.c.late_bills, 0).label("late_bills"),
             func.coalesce(debt.c.debt_vnd, 0.0).label("debt_vnd"),
@@ -138,6 +141,9 @@ def debtors_in_view(filters: Filters, scope: Scope) -> Subquery:
 _DEBTOR_COLUMNS = (
     "customer_id",
     *DEBTOR_DIMENSIONS,
+    "is_key_account",
+    "full_name",
+    "phone",
     "is_frequent_debtor",
     "late_bills",
     "debt_vnd",
@@ -179,10 +185,8 @@ FREQUENT_DEBTOR_COLUMNS: tuple[str, ...] = (
 
 
 def _with_names(debtors: Subquery):
-    """The debtors with their names and phones (customers) and province names."""
-    return debtors.join(customers, c.customer_id == debtors.c.customer_id).join(
-        provinces, provinces.c.province_code == debtors.c.province_code
-    )
+    """The debtors with their province's names (their own names and phones are in the rows)."""
+    return debtors.join(provinces, provinces.c.province_code == debtors.c.province_code)
 
 
 def frequent_debtor_list_select(
@@ -196,8 +200,8 @@ def frequent_debtor_list_select(
     return (
         select(
             debtors.c.customer_id,
-            c.full_name,
-            c.phone,
+            debtors.c.full_name,
+            debtors.c.phone,
             province_name.label("province"),
             labelled(debtors.c.segment, column_labels(labels, "segment")).label("segment"),
             labelled(debtors.c.plan, column_labels(labels, "plan")).label("plan"),
@@ -238,11 +242,11 @@ def largest_debtors_select(filters: Filters, scope: Scope, lang: str = "vi", lab
     return (
         select(
             debtors.c.customer_id,
-            c.full_name,
-            c.phone,
+            debtors.c.full_name,
+            debtors.c.phone,
             province_name.label("province"),
             labelled(debtors.c.segment, column_labels(labels, "segment")).label("segment"),
-            c.is_key_account,
+            debtors.c.is_key_account,
             debtors.c.debt_vnd,
             debtors.c.debt_90_plus_vnd,
             debtors.c.unpaid_bills,
@@ -298,10 +302,12 @@ def block_pipeline_select(filters: Filters, scope: Scope, by_month: bool = False
     customers, bills]. customers = distinct customers reaching the stage in the period (in
     the month, by month); bills = the stage's actions (one per bill). Without by_month every
     stage has a row (0 when none); by month only the months with actions do."""
-    events = _stage_events(filters, scope)
     stages = values(column("stage", String), column("stage_order", Integer), name="stages").data(
         [(stage, order) for order, stage in enumerate(BLOCK_STAGES)]
     )
+    if by_month and marts_enabled():  # counted per month and customer group (queries/marts.py)
+        return _block_months_from_mart(filters, scope, stages)
+    events = _stage_events(filters, scope)
     keys = ([events.c.month] if by_month else []) + [stages.c.stage, stages.c.stage_order]
     on_stage = events.c.stage == stages.c.stage
     source = stages.join(events, on_stage) if by_month else stages.outerjoin(events, on_stage)
@@ -314,4 +320,31 @@ def block_pipeline_select(filters: Filters, scope: Scope, by_month: bool = False
         .select_from(source)
         .group_by(*keys)
         .order_by(*keys[:-2], stages.c.stage_order)
+    )
+
+
+def _block_months_from_mart(filters: Filters, scope: Scope, stages) -> Select:
+    start, stop = period_bounds(filters)
+    mart = grain(mart_block_month, filters, ())
+    counts = (
+        select(
+            mart.c.month,
+            mart.c.stage,
+            func.sum(mart.c.customers).label("customers"),
+            func.sum(mart.c.bills).label("bills"),
+        )
+        .where(mart.c.month >= start, mart.c.month < stop, mart_scope(filters, scope, mart))
+        .group_by(mart.c.month, mart.c.stage)
+        .subquery("counts")
+    )
+    return (
+        select(
+            counts.c.month,
+            stages.c.stage,
+            stages.c.stage_order,
+            as_double(counts.c.customers).label("customers"),
+            as_double(counts.c.bills).label("bills"),
+        )
+        .select_from(stages.join(counts, counts.c.stage == stages.c.stage))
+        .order_by(counts.c.month, stages.c.stage_order)
     )

@@ -24,7 +24,8 @@ only what an operator supplies.
 | | | tenure, cohort retention, survival curves |
 | mart_debtors | month × customer: frequent debtors and organisations owing at its end | frequent-debtor |
 | | | summary and list, largest organisation debtors |
-| mart_block_events | bill × block stage reached | the block pipeline |
+| mart_block_events | bill × block stage reached | the block pipeline over a period |
+| mart_block_month (+ _rollup) | month × customer group × block stage | the block pipeline by month |
 | mart_churn_events | churn event | why customers left, the review's churn mix |
 | mart_campaign_targets | campaign target | campaign uplift by campaign, offer, segment |
 | mart_port_out_requests | port-out request | requests refused for unpaid bills |
@@ -94,6 +95,15 @@ def _dimensions(*, birth_year: bool, key: bool) -> list[Column]:
             )
         )
     return columns
+
+
+def _contact() -> list[Column]:
+    """The customer's name and phone, for the lists that name people (masked by the list
+    for roles that may not see them): copied so a page of a list never joins the customers."""
+    return [
+        Column("full_name", Text, nullable=False, doc="customers.full_name"),
+        Column("phone", Text, nullable=False, doc="customers.phone"),
+    ]
 
 
 def _count(name: str, doc: str) -> Column:
@@ -176,6 +186,7 @@ mart_complaints = Table(
     Column("csat", SmallInteger, doc="Post-resolution satisfaction 1–5; NULL if not surveyed"),
     Column("is_key_account", Boolean, nullable=False, doc="The customer is a key account (shorter SLA target)"),
     *_dimensions(birth_year=True, key=False),
+    *_contact(),
 )
 
 # One row per complaint and month end at which it was open (opened before the month's end,
@@ -287,6 +298,8 @@ mart_debtors = Table(
     _month("Month (first day); everything is as of its last day"),
     Column("customer_id", BigInteger, primary_key=True, autoincrement=False, doc="The debtor"),
     *_dimensions(birth_year=True, key=False),
+    Column("is_key_account", Boolean, nullable=False, doc="customers.is_key_account"),
+    *_contact(),
     Column("is_frequent_debtor", Boolean, nullable=False, doc="A frequent debtor at the month end (queries.rules)"),
     Column("late_bills", BigInteger, nullable=False, doc="Late bills in the window (0 if not a frequent debtor)"),
     Column("debt_vnd", Float, nullable=False, doc="Billed − paid over bills past due, VND (0 if none)"),
@@ -347,6 +360,18 @@ mart_port_out_requests = Table(
     *_dimensions(birth_year=True, key=False),
 )
 
+# The same events counted per month: customers are distinct within the month and group (a
+# customer is in one group), so the counts add up over groups but not over months.
+mart_block_month = Table(
+    "mart_block_month",
+    mart_metadata,
+    _month("Month (first day) the stage was reached"),
+    *_dimensions(birth_year=True, key=True),
+    Column("stage", Text, primary_key=True, nullable=False, doc="one_way, two_way or terminated"),
+    _count("customers", "Distinct customers reaching the stage in the month"),
+    _count("bills", "Bills reaching the stage in the month"),
+)
+
 
 def _rollup_of(fine: Table) -> Table:
     """The same mart summed over birth years (every number in it adds up)."""
@@ -361,12 +386,14 @@ mart_debt_month_rollup = _rollup_of(mart_debt_month)
 mart_bills_month_rollup = _rollup_of(mart_bills_month)
 mart_big_customers_rollup = _rollup_of(mart_big_customers)
 mart_customer_cohorts_rollup = _rollup_of(mart_customer_cohorts)
+mart_block_month_rollup = _rollup_of(mart_block_month)
 ROLLUPS: dict[str, Table] = {  # fine mart name -> its rollup
     mart_customer_month.name: mart_customer_month_rollup,
     mart_debt_month.name: mart_debt_month_rollup,
     mart_bills_month.name: mart_bills_month_rollup,
     mart_big_customers.name: mart_big_customers_rollup,
     mart_customer_cohorts.name: mart_customer_cohorts_rollup,
+    mart_block_month.name: mart_block_month_rollup,
 }
 
 MART_TABLES: tuple[Table, ...] = tuple(mart_metadata.sorted_tables)  # the marts the measures read

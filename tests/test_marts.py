@@ -307,7 +307,7 @@ def test_a_new_mart_is_built_alone(duck_url, tmp_path):
     engine.dispose()
     lines = []
     decided = refresh_url(url, log=lines.append)
-    assert decided.reason == "new marts: mart_customer_cohorts, mart_customer_cohorts_rollup"
+    assert decided.reason == "new or changed marts: mart_customer_cohorts, mart_customer_cohorts_rollup"
     assert [line.split(":")[0].strip() for line in lines[1:]] == ["cohorts"]
     for name, rebuilt in mart_contents(url).items():
         assert rebuilt.equals(full[name]), name
