@@ -54,8 +54,12 @@ _STAGE_DATES = {"one_way": b.one_way_block_on, "two_way": b.two_way_block_on, "t
 _OLDEST_BUCKET = DEBT_AGE_BUCKETS[-1]  # ("90+", 91, None)
 
 
+def month_last_day(month: date) -> date:
+    return add_months(month, 1) - timedelta(days=1)
+
+
 def period_last_day(filters: Filters) -> date:
-    return add_months(filters.end_month, 1) - timedelta(days=1)
+    return month_last_day(filters.end_month)
 
 
 def customer_debt_rows(as_of: date) -> Subquery:
@@ -91,7 +95,7 @@ def debtor_rows(month: date) -> Subquery:
     an organisation owing something: the columns of queries.marts.mart_debtors but month
     (debt 0 for a debtor who has paid up; churned_* set when they had left by then). Not
     scoped. The refresh step stores these as that mart."""
-    last_day = add_months(month, 1) - timedelta(days=1)
+    last_day = month_last_day(month)
     frequent = frequent_debtor_rows([month])
     debt = customer_debt_rows(last_day)
     left = and_(e.customer_id == c.customer_id, e.churned_on <= literal(last_day, Date))
@@ -184,7 +188,7 @@ FREQUENT_DEBTOR_COLUMNS: tuple[str, ...] = (
 )
 
 
-def _with_names(debtors: Subquery):
+def _with_province(debtors: Subquery):
     """The debtors with their province's names (their own names and phones are in the rows)."""
     return debtors.join(provinces, provinces.c.province_code == debtors.c.province_code)
 
@@ -212,7 +216,7 @@ def frequent_debtor_list_select(
             debtors.c.churned_on,
             labelled(debtors.c.churn_type, column_labels(labels, "churn_type")).label("churn_type"),
         )
-        .select_from(_with_names(debtors))
+        .select_from(_with_province(debtors))
         .where(debtors.c.is_frequent_debtor)
         .order_by(debtors.c.debt_vnd.desc(), debtors.c.late_bills.desc(), debtors.c.customer_id)
     )
@@ -252,7 +256,7 @@ def largest_debtors_select(filters: Filters, scope: Scope, lang: str = "vi", lab
             debtors.c.unpaid_bills,
             debtors.c.oldest_days_past_due,
         )
-        .select_from(_with_names(debtors))
+        .select_from(_with_province(debtors))
         .where(debtors.c.segment.in_(ORGANISATION_SEGMENTS), debtors.c.debt_vnd > 0)
         .order_by(debtors.c.debt_vnd.desc(), debtors.c.customer_id)
     )
