@@ -9,6 +9,7 @@ Asia/Ho_Chi_Minh local time without a zone.
 """
 
 from datetime import date, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date as babel_format_date
@@ -142,18 +143,39 @@ def delta_is_relative(unit: str, previous: float | None, current: float | None) 
     return unit in ("count", "vnd") and previous is not None and previous > 0 and current is not None and current >= 0
 
 
+# Units whose values are shown rounded: (scale to the shown number, decimals shown).
+SHOWN_PRECISION: dict[str, tuple[int, int]] = {
+    "percent": (100, 1),
+    "points": (1, 1),
+    "score": (1, 2),
+    "hours": (1, 1),
+    "days": (1, 1),
+}
+
+
+def as_shown(value: float, unit: str) -> float:
+    """The value as format_value prints it, back in the unit (Babel rounds the decimal text
+    half to even): 0.02551 as a percent is shown 2,6%, so 0.026."""
+    scale, decimals = SHOWN_PRECISION[unit]
+    shown = (Decimal(str(value)) * scale).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN)
+    return float(shown) / scale
+
+
 def format_delta(
     current: float | None, previous: float | None, unit: str, lang: str, *, relative: bool = True
 ) -> str | None:
     """The change from previous to current, signed, in the unit that reads best; None if unknown.
 
     relative=False keeps a count's change absolute (for a difference such as net adds,
-    "+190%" says less than "+21")."""
+    "+190%" says less than "+21"). A rate's or a score's change is that of the values as
+    shown, so "2,6% → 2,9%" reads "+0,3 điểm %", never "+0,4"."""
     if current is None or previous is None:
         return None
     change = current - previous
     if relative and delta_is_relative(unit, previous, current):
         return _signed(format_percent_value(change / previous, lang), change)
+    if unit in SHOWN_PRECISION:
+        change = as_shown(current, unit) - as_shown(previous, unit)
     if unit == "percent":
         return _signed(f"{format_number(change * 100, lang, 1)} {t('unit_pp', lang)}", change)
     if unit == "points":

@@ -89,6 +89,11 @@ def test_deltas_read_in_the_right_unit():
     # rates in percentage points, NPS in points
     assert fmt.format_delta(0.021, 0.015, "percent", "vi") == "+0,6 điểm %"
     assert fmt.format_delta(30.0, 32.5, "points", "en") == "-2.5 pts"
+    # the change of the values as shown: 2,9% and 2,6% differ by 0,3 points, not 0,4
+    assert fmt.format_value(0.02949, "percent", "vi") == "2,9%" and fmt.format_value(0.02551, "percent", "vi") == "2,6%"
+    assert fmt.format_delta(0.02949, 0.02551, "percent", "vi") == "+0,3 điểm %"
+    assert fmt.format_delta(0.02549, 0.02451, "percent", "vi") == "0,0 điểm %"  # both shown 2,5%
+    assert fmt.format_delta(4.256, 4.244, "score", "en") == "+0.02"  # 4.26 and 4.24 as shown
     assert fmt.format_delta(None, 3, "count", "vi") is None
     assert fmt.format_delta(32, 11, "count", "vi", relative=False) == "+21"
 
