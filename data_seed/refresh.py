@@ -98,8 +98,8 @@ from queries.marts import (
     mart_surveys,
 )
 from queries.measures_base import month_spine, spine_bounds
-from queries.measures_debt import is_late, paid_as_of_vnd, paid_on_time_vnd, unpaid_at
-from queries.rules import DEBT_AGE_BUCKETS, FREQUENT_DEBTOR_LATE_BILLS, WINBACK_WINDOW_DAYS
+from queries.measures_debt import frequent_debtor_rows, paid_as_of_vnd, paid_on_time_vnd, unpaid_at
+from queries.rules import DEBT_AGE_BUCKETS, WINBACK_WINDOW_DAYS
 from queries.sql_functions import days_between, month_start
 from queries.tables import (
     bills,
@@ -643,19 +643,7 @@ def build_debt_marts(runner: Runner, since: date | None, through: date) -> None:
         "frequent_debtors",
     )
     after_last = add_months(through, 1)
-    late_in_window = and_(b.due_on >= spine.c.window_start, is_late(as_of))
-    debtors = (
-        select(spine.c.month.label("month"), b.customer_id.label("customer_id"))
-        .select_from(bills.join(spine, late_in_window))
-        .where(
-            b.due_on >= bounds.first_window_start,
-            b.due_on < bounds.last_last_day,
-            b.billed_vnd > paid_on_time_vnd(),
-        )
-        .group_by(spine.c.month, b.customer_id)
-        .having(func.count() >= FREQUENT_DEBTOR_LATE_BILLS)
-        .subquery("debtors")
-    )
+    debtors = frequent_debtor_rows(months)  # the rule itself, as the measures read it
     parts = [
         part(
             month_start(b.due_on),
