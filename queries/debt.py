@@ -11,6 +11,7 @@ Every rule comes from queries/measures_debt.py, so each exists once:
 E is the period's last day, as for the registry's stock measures.
 """
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 from sqlalchemy import (
@@ -188,9 +189,25 @@ FREQUENT_DEBTOR_COLUMNS: tuple[str, ...] = (
 )
 
 
-def _with_province(debtors: Subquery):
-    """The debtors with their province's names (their own names and phones are in the rows)."""
-    return debtors.join(provinces, provinces.c.province_code == debtors.c.province_code)
+# Codes shown as labels in the lists (queries.value_labels).
+_LABELLED = ("segment", "plan", "churn_type")
+
+
+def _debtor_list(filters: Filters, scope: Scope, names: Sequence[str], lang: str, labels: Labels | None):
+    """(the debtors in view, a select of the list columns `names` over them): the province by
+    its name in `lang`, coded columns as labels; the caller adds which debtors and the order."""
+    debtors = debtors_in_view(filters, scope)
+    province_name = provinces.c.name_en if lang == "en" else provinces.c.name_vi
+
+    def column_for(name: str):
+        if name == "province":
+            return province_name.label(name)
+        if name in _LABELLED:
+            return labelled(debtors.c[name], column_labels(labels, name)).label(name)
+        return debtors.c[name]
+
+    source = debtors.join(provinces, provinces.c.province_code == debtors.c.province_code)
+    return debtors, select(*map(column_for, names)).select_from(source)
 
 
 def frequent_debtor_list_select(
@@ -199,26 +216,9 @@ def frequent_debtor_list_select(
     """The frequent debtors at the period end, for follow-up: FREQUENT_DEBTOR_COLUMNS, most
     debt first (then most late bills, then id). debt columns are 0 for a debtor who has paid
     up since; churned_on / churn_type are set when the customer had left by the period end."""
-    debtors = debtors_in_view(filters, scope)
-    province_name = provinces.c.name_en if lang == "en" else provinces.c.name_vi
-    return (
-        select(
-            debtors.c.customer_id,
-            debtors.c.full_name,
-            debtors.c.phone,
-            province_name.label("province"),
-            labelled(debtors.c.segment, column_labels(labels, "segment")).label("segment"),
-            labelled(debtors.c.plan, column_labels(labels, "plan")).label("plan"),
-            debtors.c.late_bills,
-            debtors.c.debt_vnd,
-            debtors.c.debt_90_plus_vnd,
-            debtors.c.oldest_days_past_due,
-            debtors.c.churned_on,
-            labelled(debtors.c.churn_type, column_labels(labels, "churn_type")).label("churn_type"),
-        )
-        .select_from(_with_province(debtors))
-        .where(debtors.c.is_frequent_debtor)
-        .order_by(debtors.c.debt_vnd.desc(), debtors.c.late_bills.desc(), debtors.c.customer_id)
+    debtors, listed = _debtor_list(filters, scope, FREQUENT_DEBTOR_COLUMNS, lang, labels)
+    return listed.where(debtors.c.is_frequent_debtor).order_by(
+        debtors.c.debt_vnd.desc(), debtors.c.late_bills.desc(), debtors.c.customer_id
     )
 
 
@@ -241,24 +241,9 @@ LARGEST_DEBTOR_COLUMNS: tuple[str, ...] = (
 def largest_debtors_select(filters: Filters, scope: Scope, lang: str = "vi", labels: Labels | None = None) -> Select:
     """Enterprise and government accounts (within the filters' segments) with debt at the
     period end, largest first: LARGEST_DEBTOR_COLUMNS."""
-    debtors = debtors_in_view(filters, scope)
-    province_name = provinces.c.name_en if lang == "en" else provinces.c.name_vi
-    return (
-        select(
-            debtors.c.customer_id,
-            debtors.c.full_name,
-            debtors.c.phone,
-            province_name.label("province"),
-            labelled(debtors.c.segment, column_labels(labels, "segment")).label("segment"),
-            debtors.c.is_key_account,
-            debtors.c.debt_vnd,
-            debtors.c.debt_90_plus_vnd,
-            debtors.c.unpaid_bills,
-            debtors.c.oldest_days_past_due,
-        )
-        .select_from(_with_province(debtors))
-        .where(debtors.c.segment.in_(ORGANISATION_SEGMENTS), debtors.c.debt_vnd > 0)
-        .order_by(debtors.c.debt_vnd.desc(), debtors.c.customer_id)
+    debtors, listed = _debtor_list(filters, scope, LARGEST_DEBTOR_COLUMNS, lang, labels)
+    return listed.where(debtors.c.segment.in_(ORGANISATION_SEGMENTS), debtors.c.debt_vnd > 0).order_by(
+        debtors.c.debt_vnd.desc(), debtors.c.customer_id
     )
 
 
