@@ -47,6 +47,8 @@ data_through reads as empty (no page asks for the future).
 benchmark only (a process-wide switch, because Streamlit runs pages in other threads).
 """
 
+from collections.abc import Sequence
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -54,13 +56,14 @@ from sqlalchemy import (
     Date,
     DateTime,
     Float,
-    Integer,
     MetaData,
     SmallInteger,
     String,
     Table,
     Text,
 )
+
+from queries.tables import campaign_targets, churn_events, complaints, customers, port_out_requests, surveys
 
 mart_metadata = MetaData()
 
@@ -97,13 +100,26 @@ def _dimensions(*, birth_year: bool, key: bool) -> list[Column]:
     return columns
 
 
+def _copied(source: Table, *names: str, key: Sequence[str] = ()) -> list[Column]:
+    """Columns of a raw table as the mart keeps them: same name, type, nullability and doc
+    (no foreign key); those in `key` are part of the mart's key."""
+    return [
+        Column(
+            name,
+            source.c[name].type,
+            primary_key=name in key,
+            autoincrement=False,
+            nullable=source.c[name].nullable,
+            doc=source.c[name].doc,
+        )
+        for name in names
+    ]
+
+
 def _contact() -> list[Column]:
     """The customer's name and phone, for the lists that name people (masked by the list
     for roles that may not see them): copied so a page of a list never joins the customers."""
-    return [
-        Column("full_name", Text, nullable=False, doc="customers.full_name"),
-        Column("phone", Text, nullable=False, doc="customers.phone"),
-    ]
+    return _copied(customers, "full_name", "phone")
 
 
 def _count(name: str, doc: str) -> Column:
@@ -169,22 +185,26 @@ mart_port_outs = Table(
 mart_complaints = Table(
     "mart_complaints",
     mart_metadata,
-    Column("complaint_id", BigInteger, primary_key=True, autoincrement=False, doc="complaints.complaint_id"),
-    Column("customer_id", BigInteger, nullable=False, doc="Complaining customer"),
-    Column("staff_id", BigInteger, nullable=False, doc="Staff member who owned the complaint"),
-    Column("channel", Text, nullable=False, doc="Channel the complaint came through"),
-    Column("category", Text, nullable=False, doc="Complaint category"),
-    Column("opened_at", DateTime, nullable=False, doc="Received (Asia/Ho_Chi_Minh)"),
-    Column("acknowledged_at", DateTime, doc="First response (Asia/Ho_Chi_Minh); NULL if not yet"),
-    Column("resolved_at", DateTime, doc="Resolved (Asia/Ho_Chi_Minh); NULL while open"),
-    Column("closed_at", DateTime, doc="Closed (Asia/Ho_Chi_Minh); NULL while open"),
-    Column("sla_hours", Integer, nullable=False, doc="Resolution target, hours"),
-    Column("departments_involved", SmallInteger, nullable=False, doc="Departments that took part"),
-    Column("escalated", Boolean, nullable=False, doc="Escalated to a higher level"),
-    Column("reopened", Boolean, nullable=False, doc="Reopened after resolution"),
-    Column("resolved_first_contact", Boolean, nullable=False, doc="Resolved at the first contact"),
-    Column("csat", SmallInteger, doc="Post-resolution satisfaction 1–5; NULL if not surveyed"),
-    Column("is_key_account", Boolean, nullable=False, doc="The customer is a key account (shorter SLA target)"),
+    *_copied(
+        complaints,
+        "complaint_id",
+        "customer_id",
+        "staff_id",
+        "channel",
+        "category",
+        "opened_at",
+        "acknowledged_at",
+        "resolved_at",
+        "closed_at",
+        "sla_hours",
+        "departments_involved",
+        "escalated",
+        "reopened",
+        "resolved_first_contact",
+        "csat",
+        key=("complaint_id",),
+    ),
+    *_copied(customers, "is_key_account"),
     *_dimensions(birth_year=True, key=False),
     *_contact(),
 )
@@ -211,15 +231,19 @@ mart_open_complaints = Table(
 mart_surveys = Table(
     "mart_surveys",
     mart_metadata,
-    Column("survey_id", BigInteger, primary_key=True, autoincrement=False, doc="surveys.survey_id"),
-    Column("customer_id", BigInteger, nullable=False, doc="Respondent"),
-    Column("surveyed_on", Date, nullable=False, doc="Response date"),
-    Column("nps_score", SmallInteger, nullable=False, doc="Likelihood to recommend 0–10"),
-    Column("csat_score", SmallInteger, nullable=False, doc="Overall satisfaction 1–5"),
-    Column("network_quality_score", SmallInteger, nullable=False, doc="Aspect: network quality 1–5"),
-    Column("procedure_speed_score", SmallInteger, nullable=False, doc="Aspect: procedures 1–5"),
-    Column("staff_attitude_score", SmallInteger, nullable=False, doc="Aspect: staff attitude 1–5"),
-    Column("price_score", SmallInteger, nullable=False, doc="Aspect: price 1–5"),
+    *_copied(
+        surveys,
+        "survey_id",
+        "customer_id",
+        "surveyed_on",
+        "nps_score",
+        "csat_score",
+        "network_quality_score",
+        "procedure_speed_score",
+        "staff_attitude_score",
+        "price_score",
+        key=("survey_id",),
+    ),
     *_dimensions(birth_year=True, key=False),
 )
 
@@ -298,7 +322,7 @@ mart_debtors = Table(
     _month("Month (first day); everything is as of its last day"),
     Column("customer_id", BigInteger, primary_key=True, autoincrement=False, doc="The debtor"),
     *_dimensions(birth_year=True, key=False),
-    Column("is_key_account", Boolean, nullable=False, doc="customers.is_key_account"),
+    *_copied(customers, "is_key_account"),
     *_contact(),
     Column("is_frequent_debtor", Boolean, nullable=False, doc="A frequent debtor at the month end (queries.rules)"),
     Column("late_bills", BigInteger, nullable=False, doc="Late bills in the window (0 if not a frequent debtor)"),
@@ -328,11 +352,15 @@ mart_churn_events = Table(
     "mart_churn_events",
     mart_metadata,
     _month("Month (first day) of leaving"),
-    Column("customer_id", BigInteger, primary_key=True, autoincrement=False, doc="churn_events.customer_id"),
-    Column("churned_on", Date, primary_key=True, nullable=False, doc="churn_events.churned_on"),
-    Column("churn_type", Text, nullable=False, doc="voluntary or involuntary"),
-    Column("reason", Text, nullable=False, doc="churn_events.reason"),
-    Column("ported_to", Text, doc="Competitor the number was ported to; NULL if not ported"),
+    *_copied(
+        churn_events,
+        "customer_id",
+        "churned_on",
+        "churn_type",
+        "reason",
+        "ported_to",
+        key=("customer_id", "churned_on"),
+    ),
     *_dimensions(birth_year=True, key=False),
 )
 
@@ -340,11 +368,15 @@ mart_campaign_targets = Table(
     "mart_campaign_targets",
     mart_metadata,
     _month("Month (first day) the customer was targeted"),
-    Column("campaign_id", BigInteger, primary_key=True, autoincrement=False, doc="campaign_targets.campaign_id"),
-    Column("customer_id", BigInteger, primary_key=True, autoincrement=False, doc="campaign_targets.customer_id"),
-    Column("targeted_on", Date, nullable=False, doc="campaign_targets.targeted_on"),
-    Column("group_name", Text, nullable=False, doc="contacted or control"),
-    Column("churned_within_90d", Boolean, nullable=False, doc="Left within 90 days of targeting"),
+    *_copied(
+        campaign_targets,
+        "campaign_id",
+        "customer_id",
+        "targeted_on",
+        "group_name",
+        "churned_within_90d",
+        key=("campaign_id", "customer_id"),
+    ),
     *_dimensions(birth_year=True, key=False),
 )
 
@@ -352,11 +384,9 @@ mart_port_out_requests = Table(
     "mart_port_out_requests",
     mart_metadata,
     _month("Month (first day) of the request"),
-    Column("request_id", BigInteger, primary_key=True, autoincrement=False, doc="port_out_requests.request_id"),
-    Column("customer_id", BigInteger, nullable=False, doc="Customer asking to port out"),
-    Column("requested_on", Date, nullable=False, doc="Request date"),
-    Column("to_competitor", Text, nullable=False, doc="Competitor asked for"),
-    Column("outcome", Text, nullable=False, doc="completed or refused_debt"),
+    *_copied(
+        port_out_requests, "request_id", "customer_id", "requested_on", "to_competitor", "outcome", key=("request_id",)
+    ),
     *_dimensions(birth_year=True, key=False),
 )
 
