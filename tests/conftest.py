@@ -142,6 +142,24 @@ def demo_users(tmp_path, monkeypatch) -> dict:
     return {user.username: user for user, _, _ in seed_demo(rounds=DEMO_PASSWORD_ROUNDS)}
 
 
+@pytest.fixture(scope="module")
+def connections():
+    """One open connection per warehouse URL, for a test module (see connect)."""
+    opened = {}
+    yield opened
+    for engine, connection in opened.values():
+        connection.close()
+        engine.dispose()
+
+
+def connect(connections, url: str):
+    """The module's open connection to `url` (DuckDB wants one Connection, not an engine per query)."""
+    if url not in connections:
+        engine = create_engine(url)
+        connections[url] = (engine, engine.connect())
+    return connections[url][1]
+
+
 def log_in(app, username: str = "executive"):
     """Log `username` (from the users file of CRM_VAR_DIR) into an AppTest before it runs."""
     from dashboard.audit import vietnam_now

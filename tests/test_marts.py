@@ -57,6 +57,7 @@ from queries.review import churn_mix_select, complaint_mix_select, training_effe
 from queries.run import run
 from queries.tables import warehouse_meta
 from queries.uplift import campaign_counts_select, campaign_window
+from tests.conftest import connect
 
 ALL = Scope()
 HANOI_HCMC = Scope(role="regional_manager", provinces=frozenset({"01", "79"}))
@@ -93,22 +94,6 @@ REL_TOLERANCE = 1e-9
 def marts_back_on():
     yield
     use_marts(True)
-
-
-@pytest.fixture(scope="module")
-def connections():
-    opened = {}
-    yield opened
-    for engine, connection in opened.values():
-        connection.close()
-        engine.dispose()
-
-
-def connect(connections, url):
-    if url not in connections:
-        engine = create_engine(url)
-        connections[url] = (engine, engine.connect())
-    return connections[url][1]
 
 
 def both_ways(build, connection) -> tuple[pl.DataFrame, pl.DataFrame]:

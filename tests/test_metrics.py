@@ -18,6 +18,7 @@ from queries.overview import overview_selects
 from queries.rules import FREQUENT_DEBTOR_LATE_BILLS
 from queries.run import run, run_many
 from queries.tables import bills, complaints, customers, kpi_targets, metadata, provinces, staff
+from tests.conftest import connect
 from tests.measure_reference import load_raw, reference_value
 
 ALL = Scope()
@@ -71,23 +72,6 @@ def assert_same(actual: pl.DataFrame, expected: pl.DataFrame, name: str, by: tup
 
 def supported(name: str, by: tuple[str, ...]) -> bool:
     return set(by) <= set(MEASURES[name].dimensions)
-
-
-@pytest.fixture(scope="module")
-def connections():
-    """One open connection per warehouse URL for the module (DuckDB wants a Connection)."""
-    opened = {}
-    yield opened
-    for engine, connection in opened.values():
-        connection.close()
-        engine.dispose()
-
-
-def connect(connections, url):
-    if url not in connections:
-        engine = create_engine(url)
-        connections[url] = (engine, engine.connect())
-    return connections[url][1]
 
 
 @pytest.mark.parametrize("case", list(FILTER_CASES))

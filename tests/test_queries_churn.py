@@ -4,7 +4,6 @@ for the two filter combinations of tests/test_queries_customers.py."""
 
 import polars as pl
 import pytest
-from sqlalchemy import create_engine
 
 from queries.churn import (
     CHURN_RATES,
@@ -30,26 +29,15 @@ from queries.filters import add_months
 from queries.metrics import measure_select
 from queries.run import run
 from tests import customers_churn_reference as ref
+from tests.conftest import connect
 from tests.test_queries_customers import CASES, OUTSIDE
 
 TREND = 36
 
 
-@pytest.fixture(scope="module")
-def connections():
-    opened = {}
-    yield opened
-    for engine, connection in opened.values():
-        connection.close()
-        engine.dispose()
-
-
 @pytest.fixture()
 def db(warehouse_url, connections):
-    if warehouse_url not in connections:
-        engine = create_engine(warehouse_url)
-        connections[warehouse_url] = (engine, engine.connect())
-    return connections[warehouse_url][1], ref.raw_tables(warehouse_url)
+    return connect(connections, warehouse_url), ref.raw_tables(warehouse_url)
 
 
 def assert_close(got, want, what):

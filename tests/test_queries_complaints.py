@@ -26,6 +26,7 @@ from queries.complaints import (
 from queries.filters import Filters, Scope, allowed_provinces
 from queries.metrics import measure_select
 from queries.run import run
+from tests.conftest import connect
 from tests.measure_reference import as_ts, complaints_in, hours, load_raw, make_context, next_month, revenue_rows
 
 ALL = Scope()
@@ -41,22 +42,6 @@ CASES = {
     ),
 }
 TOLERANCE = 1e-9
-
-
-@pytest.fixture(scope="module")
-def connections():
-    opened = {}
-    yield opened
-    for engine, connection in opened.values():
-        connection.close()
-        engine.dispose()
-
-
-def connect(connections, url):
-    if url not in connections:
-        engine = create_engine(url)
-        connections[url] = (engine, engine.connect())
-    return connections[url][1]
 
 
 def close(a, b) -> bool:

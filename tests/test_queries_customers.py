@@ -7,7 +7,6 @@ from datetime import date
 
 import polars as pl
 import pytest
-from sqlalchemy import create_engine
 
 from queries.customers import (
     AREA_MEASURES,
@@ -23,6 +22,7 @@ from queries.filters import Filters, Scope
 from queries.metrics import measure_select
 from queries.run import run
 from tests import customers_churn_reference as ref
+from tests.conftest import connect
 
 CASES = {
     "country_last_month": (Filters(date(2026, 10, 1), date(2026, 10, 1)), Scope()),
@@ -41,21 +41,9 @@ CASES = {
 OUTSIDE = (Filters(date(2026, 1, 1), date(2026, 10, 1), provinces=("79",)), Scope(provinces=frozenset({"01"})))
 
 
-@pytest.fixture(scope="module")
-def connections():
-    opened = {}
-    yield opened
-    for engine, connection in opened.values():
-        connection.close()
-        engine.dispose()
-
-
 @pytest.fixture()
 def db(warehouse_url, connections):
-    if warehouse_url not in connections:
-        engine = create_engine(warehouse_url)
-        connections[warehouse_url] = (engine, engine.connect())
-    return connections[warehouse_url][1], ref.raw_tables(warehouse_url)
+    return connect(connections, warehouse_url), ref.raw_tables(warehouse_url)
 
 
 def assert_close(got, want, what):

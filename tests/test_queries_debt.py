@@ -26,6 +26,7 @@ from queries.metrics import measure_select
 from queries.rules import FREQUENT_DEBTOR_LATE_BILLS, FREQUENT_DEBTOR_WINDOW_MONTHS
 from queries.run import run
 from queries.tables import metadata
+from tests.conftest import connect
 from tests.measure_reference import load_raw, make_context, next_month
 
 ALL = Scope()
@@ -41,22 +42,6 @@ CASES = {
     ),
 }
 STAGE_COLUMNS = {"one_way": "one_way_block_on", "two_way": "two_way_block_on", "terminated": "terminated_on"}
-
-
-@pytest.fixture(scope="module")
-def connections():
-    opened = {}
-    yield opened
-    for engine, connection in opened.values():
-        connection.close()
-        engine.dispose()
-
-
-def connect(connections, url):
-    if url not in connections:
-        engine = create_engine(url)
-        connections[url] = (engine, engine.connect())
-    return connections[url][1]
 
 
 # --- the independent side -------------------------------------------------------------------
