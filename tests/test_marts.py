@@ -252,13 +252,38 @@ def mart_contents(url: str) -> dict[str, pl.DataFrame]:
     return contents
 
 
+def warehouse_copy(duck_url: str, tmp_path) -> str:
+    """A copy of the shared test warehouse that a test may change."""
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(duckdb_path(duck_url), copy)
+    return f"duckdb:///{copy}"
+
+
+def execute(url: str, *statements: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        for statement in statements:
+            connection.exec_driver_sql(statement)
+    engine.dispose()
+
+
+def refresh_steps(url: str):
+    """Refresh `url`: (the plan, the labels of the steps that ran, from the log)."""
+    lines = []
+    decided = refresh_url(url, log=lines.append)
+    return decided, [line.split(":")[0].strip() for line in lines[1:]]
+
+
+def assert_marts_equal(url: str, expected: dict[str, pl.DataFrame]) -> None:
+    for name, rebuilt in mart_contents(url).items():
+        assert rebuilt.equals(expected[name]), name
+
+
 def test_incremental_refresh_equals_a_full_one(duck_url, tmp_path):
     """New months arrive after the marts were built: only the months from the first new
     one (less the lookback) are rebuilt, continuing the customer stock from the kept month,
     and every mart ends up exactly as a full rebuild makes it."""
-    copy = tmp_path / "warehouse.duckdb"
-    shutil.copy(duckdb_path(duck_url), copy)
-    url = f"duckdb:///{copy}"
+    url = warehouse_copy(duck_url, tmp_path)
     full = mart_contents(url)
     # Pretend the marts were built when the data ended in June 2026.
     built_through = date(2026, 6, 1)
@@ -274,48 +299,32 @@ def test_incremental_refresh_equals_a_full_one(duck_url, tmp_path):
     engine.dispose()
     decided = refresh_url(url, log=lambda line: None)
     assert decided.since == add_months(built_through, 1 - LOOKBACK_MONTHS)
-    for name, rebuilt in mart_contents(url).items():
-        assert rebuilt.equals(full[name]), name
+    assert_marts_equal(url, full)
 
 
 def test_a_new_mart_is_built_alone(duck_url, tmp_path):
     """A warehouse refreshed by an older version lacks a mart: the refresh builds that one
     (and its rollup), leaves the others as they were, and ends with what a full build makes."""
-    copy = tmp_path / "warehouse.duckdb"
-    shutil.copy(duckdb_path(duck_url), copy)
-    url = f"duckdb:///{copy}"
+    url = warehouse_copy(duck_url, tmp_path)
     full = mart_contents(url)
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        for name in ("mart_customer_cohorts", "mart_customer_cohorts_rollup"):
-            connection.exec_driver_sql(f"DROP TABLE {name}")
-    engine.dispose()
-    lines = []
-    decided = refresh_url(url, log=lines.append)
+    execute(url, "DROP TABLE mart_customer_cohorts", "DROP TABLE mart_customer_cohorts_rollup")
+    decided, steps = refresh_steps(url)
     assert decided.reason == "new or changed marts: mart_customer_cohorts, mart_customer_cohorts_rollup"
-    assert [line.split(":")[0].strip() for line in lines[1:]] == ["cohorts"]
-    for name, rebuilt in mart_contents(url).items():
-        assert rebuilt.equals(full[name]), name
+    assert steps == ["cohorts"]
+    assert_marts_equal(url, full)
 
 
 def test_a_changed_mart_is_rebuilt(duck_url, tmp_path):
     """A mart whose columns an upgrade changed is not taken as current: it is dropped,
     created as this version defines it and built again."""
-    copy = tmp_path / "warehouse.duckdb"
-    shutil.copy(duckdb_path(duck_url), copy)
-    url = f"duckdb:///{copy}"
+    url = warehouse_copy(duck_url, tmp_path)
     full = mart_contents(url)
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        connection.exec_driver_sql("ALTER TABLE mart_debtors DROP COLUMN churn_type")
-    engine.dispose()
+    execute(url, "ALTER TABLE mart_debtors DROP COLUMN churn_type")
     assert not marts_current(url)
-    lines = []
-    refresh_url(url, log=lines.append)
-    assert [line.split(":")[0].strip() for line in lines[1:]] == ["debtors"]
+    _, steps = refresh_steps(url)
+    assert steps == ["debtors"]
     assert marts_current(url)
-    for name, rebuilt in mart_contents(url).items():
-        assert rebuilt.equals(full[name]), name
+    assert_marts_equal(url, full)
 
 
 def test_refresh_plans():
