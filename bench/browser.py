@@ -11,13 +11,10 @@ The timing includes the dashboard's own result cache at work, as a user meets it
 first change to a segment is a cache miss (new selects), so it is the real cost.
 """
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-from bench.config import PROJECT_ROOT, pages
+from bench.config import pages
 
 LOAD_MS = 600_000  # raw queries at 10 M customers can take minutes
 SEGMENT_LABEL = "Nhóm khách hàng"
@@ -57,35 +54,6 @@ def peak_rss_mb(pid: int) -> float | None:
     return None
 
 
-def _start_server(url: str, var_dir: str, log_path: Path) -> tuple[subprocess.Popen, str]:
-    from tests.e2e.conftest import free_port, wait_until_healthy
-
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "WAREHOUSE_URL": url, "CRM_VAR_DIR": var_dir}
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(PROJECT_ROOT / "dashboard" / "app.py"),
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-    ]
-    with log_path.open("w") as log:
-        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    wait_until_healthy(base_url, process, log_path)
-    return process, base_url
-
-
 def _wait_drawn(tab, runs: int = 0) -> None:
     """Until no script run is going on (and at least `runs` have finished since the
     watcher was installed), nothing is stale, and every Plotly chart has drawn its SVG."""
@@ -96,10 +64,10 @@ def time_filter_changes(url: str, var_dir: str, log=print) -> dict:
     """{"pages": {path: {"open_s", "filter_change_s"}}, "server_peak_rss_mb"}."""
     from playwright.sync_api import sync_playwright
 
-    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, log_in
+    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, log_in, start_server, stop_server
 
     log_path = Path(var_dir) / "streamlit.log"
-    process, base_url = _start_server(url, var_dir, log_path)
+    process, base_url = start_server(url, var_dir, log_path)
     results: dict = {"pages": {}}
     try:
         with sync_playwright() as playwright:
@@ -136,9 +104,5 @@ def time_filter_changes(url: str, var_dir: str, log=print) -> dict:
                 browser.close()
         results["server_peak_rss_mb"] = peak_rss_mb(process.pid)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_server(process)
     return results

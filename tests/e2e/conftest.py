@@ -82,19 +82,13 @@ def e2e_var_dir(tmp_path_factory) -> Path:
     return var_dir
 
 
-@pytest.fixture(scope="session")
-def app_url(chromium_path, duck_url, tmp_path_factory, e2e_var_dir) -> str:
-    """`streamlit run dashboard/app.py` on a free port against a copy of the small seeded warehouse.
-
-    A copy, because the server process keeps its DuckDB file locked for as long as it runs:
-    on the shared file, every later test in this process that opens it would fail."""
+def start_server(warehouse_url: str, var_dir: str, log_path: Path) -> tuple[subprocess.Popen, str]:
+    """`streamlit run dashboard/app.py` on a free local port against `warehouse_url`, with
+    its users and state in `var_dir`; returns once it answers its health check (the e2e
+    tests and the benchmark's browser run both start the dashboard this way)."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    server_dir = tmp_path_factory.mktemp("streamlit")
-    log_path = server_dir / "streamlit.log"
-    warehouse_copy = server_dir / "warehouse.duckdb"
-    shutil.copyfile(duck_url.removeprefix("duckdb:///"), warehouse_copy)
-    env = {**os.environ, "WAREHOUSE_URL": f"duckdb:///{warehouse_copy}", "CRM_VAR_DIR": str(e2e_var_dir)}
+    env = {**os.environ, "WAREHOUSE_URL": warehouse_url, "CRM_VAR_DIR": var_dir}
     command = [
         sys.executable,
         "-m",
@@ -116,13 +110,34 @@ def app_url(chromium_path, duck_url, tmp_path_factory, e2e_var_dir) -> str:
         process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_until_healthy(base_url, process, log_path)
+    except BaseException:
+        stop_server(process)
+        raise
+    return process, base_url
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="session")
+def app_url(chromium_path, duck_url, tmp_path_factory, e2e_var_dir) -> str:
+    """`streamlit run dashboard/app.py` on a free port against a copy of the small seeded warehouse.
+
+    A copy, because the server process keeps its DuckDB file locked for as long as it runs:
+    on the shared file, every later test in this process that opens it would fail."""
+    server_dir = tmp_path_factory.mktemp("streamlit")
+    warehouse_copy = server_dir / "warehouse.duckdb"
+    shutil.copyfile(duck_url.removeprefix("duckdb:///"), warehouse_copy)
+    process, base_url = start_server(f"duckdb:///{warehouse_copy}", str(e2e_var_dir), server_dir / "streamlit.log")
+    try:
         yield base_url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_server(process)
 
 
 @pytest.fixture(scope="session")
