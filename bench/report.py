@@ -72,6 +72,11 @@ def table(results: dict) -> str:
                 f"{label:<22} peak memory of the process that rendered the pages: {memory:,.0f} MB "
                 f"{_mark(memory, MEMORY_TARGET_MB)}"
             )
+        for row in warehouse.get("lists", ()):
+            lines.append(
+                f"{label:<22} customer list (count + first page) {row['case']:<32} "
+                f"cold p95 {row['cold']['p95']:6.3f} s, warm p95 {row['warm']['p95']:6.3f} s"
+            )
         browser = warehouse.get("browser")
         if browser:
             for page, timing in browser["pages"].items():

@@ -13,6 +13,7 @@ import sys
 import time
 
 from bench.config import REPEATS, pages, variants
+from bench.lists import measure_lists
 from bench.recording import demo_users_dir, render
 from bench.timing import cold, warm
 
@@ -67,6 +68,10 @@ def measure(url: str, repeats: int, only_pages: set[str] | None, only_variants: 
     return results
 
 
+def log(line: str) -> None:
+    print(line, flush=True)
+
+
 def quiet_streamlit() -> None:
     """AppTest runs pages outside a server: Streamlit warns about the missing run context on
     every cached call. Keep the benchmark's output to its numbers."""
@@ -95,13 +100,17 @@ def main(argv: list[str] | None = None) -> int:
         arguments.repeats,
         set(arguments.pages or ()),
         set(arguments.variants or ()),
-        lambda line: print(line, flush=True),
+        log,
     )
+    # The Customers page's drill-down list opens on demand, so no page render runs it.
+    wanted = not arguments.pages or "customers" in arguments.pages
+    lists = measure_lists(arguments.url, arguments.repeats, log) if wanted else []
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with open(arguments.out, "w", encoding="utf-8") as handle:
         json.dump(
             {
                 "pages": results,
+                "lists": lists,
                 "peak_rss_mb": peak_kb / 1024,
                 "seconds": time.perf_counter() - started,
                 "raw": arguments.raw,

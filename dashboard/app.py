@@ -29,6 +29,7 @@ from dashboard import session  # noqa: E402
 from dashboard.filter_options import load_filter_options  # noqa: E402
 from dashboard.filter_text import describe_filters  # noqa: E402
 from dashboard.formatting import format_date  # noqa: E402
+from dashboard.gc_pauses import freeze_long_lived_objects  # noqa: E402
 from dashboard.login import require_login  # noqa: E402
 from dashboard.markdown_text import plain  # noqa: E402
 from dashboard.sidebar import account_panel, filter_widgets, language_switch  # noqa: E402
@@ -125,6 +126,7 @@ def main() -> None:
         page.run()
     except (WarehouseUnavailable, WarehouseEmpty) as error:
         warehouse_problem(error, lang)
+    freeze_long_lived_objects()  # every module is imported now (dashboard/gc_pauses.py)
 
 
 main()

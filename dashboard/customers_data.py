@@ -5,6 +5,8 @@ No formula here: which selects to run, and how their rows become labelled, order
 for the components. Every frame keeps raw values (fractions, VND, counts).
 """
 
+from datetime import date
+
 import polars as pl
 from sqlalchemy import Select
 
@@ -24,6 +26,7 @@ from queries.customers import (
     customer_list_select,
     key_accounts_trend_select,
     mix_select,
+    ranked_month_select,
     segment_value_select,
 )
 from queries.filters import AGE_BAND_LABELS
@@ -282,6 +285,12 @@ def list_labels(lang: str) -> dict[str, str]:
     }
 
 
+def ranked_month(view: View) -> date | None:
+    """The month the customer-list mart ranks (queries.customers.ranked_month_select)."""
+    frame = run(ranked_month_select(), view.scope)
+    return frame["month"][0] if frame.height else None
+
+
 def list_query(view: View, *, province_code: str | None = None, segment: str | None = None) -> Select:
     """The ordered, scoped select of the drill-down list, codes shown as labels in the view's language."""
     lang = view.lang
@@ -291,7 +300,13 @@ def list_query(view: View, *, province_code: str | None = None, segment: str | N
         "status": {status: t(f"status_{status}", lang) for status in ("active", "churned")},
     }
     return customer_list_select(
-        view.filters, view.scope, province_code=province_code, segment=segment, lang=lang, value_labels=value_labels
+        view.filters,
+        view.scope,
+        province_code=province_code,
+        segment=segment,
+        lang=lang,
+        value_labels=value_labels,
+        ranked_month=ranked_month(view),
     )
 
 

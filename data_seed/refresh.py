@@ -17,9 +17,10 @@ arrive, only the months from (first new month − LOOKBACK_MONTHS) are rebuilt: 
 earlier months cannot change (they are as of dates already past), while win-backs and
 90-day campaign outcomes of the latest months can still be filled in. The cumulative
 customer stock continues from the last kept month. The row marts (one row per complaint,
-survey, churn event, campaign target, port-out request) and the cohort mart are rebuilt
-whole: they are one pass over their source, and an old row can change (a complaint opened
-long ago may be resolved today, a customer activated years ago may leave). When the months
+survey, churn event, campaign target, port-out request), the cohort mart and the customer
+list are rebuilt whole: they are one pass over their source, and an old row can change (a
+complaint opened long ago may be resolved today, a customer activated years ago may leave;
+the list's 12-month revenue window moves with the last month). When the months
 did not grow but the data changed, everything is rebuilt (`--full` forces that). A mart
 that a newer version of the dashboard added is built alone when the others are current.
 
@@ -73,7 +74,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 
-from queries.customers import ranked_customers
+from queries.customers import listed_customers, ranked_customers
 from queries.debt import debtor_rows, stage_event_rows
 from queries.filters import add_months
 from queries.marts import (
@@ -88,6 +89,7 @@ from queries.marts import (
     mart_churn_events,
     mart_complaints,
     mart_customer_cohorts,
+    mart_customer_list,
     mart_customer_month,
     mart_debt_month,
     mart_debtors,
@@ -782,6 +784,17 @@ def build_big_customers(runner: Runner, since: date | None, through: date) -> No
     build_rollup(runner, mart_big_customers, start)
 
 
+# --- the customer list ------------------------------------------------------------------
+
+
+def build_customer_list(runner: Runner, through: date) -> None:
+    """mart_customer_list, whole: every customer with the revenue of the 12 months ending
+    with the last month of data (queries.customers.listed_customers, the raw rule itself)."""
+    runner.execute(delete(mart_customer_list))
+    listed = listed_customers(through)
+    runner.execute(insert(mart_customer_list).from_select(list(listed.selected_columns.keys()), listed))
+
+
 # --- the whole refresh ------------------------------------------------------------------
 
 
@@ -828,6 +841,7 @@ def refresh_marts(
         ("debt", (mart_debt_month, mart_bills_month), lambda: build_debt_marts(runner, decided.since, through)),
         ("big customers", (mart_big_customers,), lambda: build_big_customers(runner, decided.since, through)),
         ("cohorts", (mart_customer_cohorts,), lambda: build_cohorts(runner)),
+        ("customer list", (mart_customer_list,), lambda: build_customer_list(runner, through)),
         (
             "debtors",
             (mart_debtors, mart_block_events, mart_block_month),

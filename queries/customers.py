@@ -18,6 +18,7 @@ from datetime import date
 from sqlalchemy import (
     ColumnElement,
     Date,
+    FromClause,
     Select,
     String,
     Subquery,
@@ -35,7 +36,13 @@ from sqlalchemy import (
 
 from queries.filters import Filters, Scope, add_months, customer_conditions
 from queries.mart_facts import grain, mart_dimensions, mart_scope, with_region
-from queries.marts import mart_big_customers, mart_customer_cohorts, marts_enabled
+from queries.marts import (
+    LISTED_CUSTOMER_COLUMNS,
+    mart_big_customers,
+    mart_customer_cohorts,
+    mart_customer_list,
+    marts_enabled,
+)
 from queries.measures_base import customer_dimensions, customer_scope, period_bounds, with_province
 from queries.metrics import measure_select
 from queries.rules import TENURE_BANDS, TOP_REVENUE_SHARE, TOP_REVENUE_WINDOW_MONTHS
@@ -401,6 +408,32 @@ LIST_COLUMNS: tuple[str, ...] = (
 )
 
 
+def listed_customers(end_month: date) -> Select:
+    """Every customer with the columns the list shows and filters on (LISTED_CUSTOMER_COLUMNS),
+    month (= end_month) and revenue_12m_vnd over the 12 months ending with it (0 without
+    revenue). The refresh step stores it for the last month of data (mart_customer_list)."""
+    revenue = revenue_last_12m(end_month)
+    return select(
+        *(c[name] for name in LISTED_CUSTOMER_COLUMNS),
+        literal(end_month, Date).label("month"),
+        func.coalesce(revenue.c.revenue_12m, 0).label("revenue_12m_vnd"),
+    ).select_from(customers.outerjoin(revenue, revenue.c.customer_id == c.customer_id))
+
+
+def ranked_month_select() -> Select:
+    """One row (month): the month mart_customer_list ranks (none when it is empty). Read
+    from the mart itself, so a list never takes the mart for a month it does not hold."""
+    return select(mart_customer_list.c.month).limit(1)
+
+
+def customer_list_source(end_month: date, ranked_month: date | None) -> FromClause:
+    """listed_customers(end_month): from the mart when it ranks that month (`ranked_month`,
+    read with ranked_month_select), else computed from the raw tables."""
+    if marts_enabled() and ranked_month == end_month:
+        return mart_customer_list
+    return listed_customers(end_month).subquery("listed")
+
+
 def customer_list_select(
     filters: Filters,
     scope: Scope,
@@ -409,47 +442,46 @@ def customer_list_select(
     segment: str | None = None,
     lang: str = "vi",
     value_labels: Mapping[str, Mapping[str, str]] | None = None,
+    ranked_month: date | None = None,
 ) -> Select:
     """Customers in view who were active at some time in the period, optionally of one
     province and/or one segment (both still intersected with the filters and the scope):
     columns LIST_COLUMNS, biggest revenue over the 12 months ending at the period end first,
     then by id (a stable order for paging). status is as of the period end (active/churned).
     `province` is the short name in `lang`; value_labels ({"segment"|"plan"|"status": {code:
-    label}}) shows codes as labels. No limit here: the paged list adds LIMIT/OFFSET in the
+    label}}) shows codes as labels. `ranked_month` (ranked_month_select) lets a period
+    ending then read the ranked mart. No limit here: the paged list adds LIMIT/OFFSET in the
     warehouse."""
     start, stop = period_bounds(filters)
-    revenue = revenue_last_12m(filters.end_month)
+    listed = customer_list_source(filters.end_month, ranked_month)
     labels = value_labels or {}
     conditions = [
-        customer_scope(filters, scope),
-        c.activated_on < stop,
-        or_(c.churned_on.is_(None), c.churned_on >= start),
+        customer_conditions(filters, scope, listed, provinces),
+        listed.c.month == filters.end_month,
+        listed.c.activated_on < stop,
+        or_(listed.c.churned_on.is_(None), listed.c.churned_on >= start),
     ]
     if province_code is not None:
-        conditions.append(c.province_code == province_code)
+        conditions.append(listed.c.province_code == province_code)
     if segment is not None:
-        conditions.append(c.segment == segment)
-    amount = as_double(func.coalesce(revenue.c.revenue_12m, 0))
-    status = case((c.churned_on < stop, literal("churned", String)), else_=literal("active", String))
+        conditions.append(listed.c.segment == segment)
+    amount = as_double(listed.c.revenue_12m_vnd)
+    status = case((listed.c.churned_on < stop, literal("churned", String)), else_=literal("active", String))
     province_name = provinces.c.name_en if lang == "en" else provinces.c.name_vi
     return (
         select(
-            c.customer_id,
-            c.full_name,
-            c.phone,
-            labelled(c.segment, labels.get("segment")).label("segment"),
-            c.province_code,
+            listed.c.customer_id,
+            listed.c.full_name,
+            listed.c.phone,
+            labelled(listed.c.segment, labels.get("segment")).label("segment"),
+            listed.c.province_code,
             province_name.label("province"),
-            labelled(c.plan, labels.get("plan")).label("plan"),
-            c.activated_on,
+            labelled(listed.c.plan, labels.get("plan")).label("plan"),
+            listed.c.activated_on,
             labelled(status, labels.get("status")).label("status"),
             amount.label("revenue_12m"),
         )
-        .select_from(
-            customers.join(provinces, provinces.c.province_code == c.province_code).outerjoin(
-                revenue, revenue.c.customer_id == c.customer_id
-            )
-        )
+        .select_from(listed.join(provinces, provinces.c.province_code == listed.c.province_code))
         .where(*conditions)
-        .order_by(amount.desc(), c.customer_id)
+        .order_by(amount.desc(), listed.c.customer_id)
     )

@@ -29,6 +29,8 @@ only what an operator supplies.
 | mart_churn_events | churn event | why customers left, the review's churn mix |
 | mart_campaign_targets | campaign target | campaign uplift by campaign, offer, segment |
 | mart_port_out_requests | port-out request | requests refused for unpaid bills |
+| mart_customer_list | customer | the drill-down customer list, ranked by revenue over the 12 months |
+| | | ending with the last month of data |
 
 A customer group is province_code, segment, plan, area_type and birth_year, copied from
 the customer (the age band depends on the period's end year, so it is derived at query
@@ -388,6 +390,30 @@ mart_port_out_requests = Table(
         port_out_requests, "request_id", "customer_id", "requested_on", "to_competitor", "outcome", key=("request_id",)
     ),
     *_dimensions(birth_year=True, key=False),
+)
+
+# One row per customer with the columns the drill-down list shows and filters on, and the
+# revenue of the 12 months ending with the last month of data (the period end a user meets
+# by default). Ranking millions of customers by a year of revenue rows takes seconds; read
+# from here it is a top-N over one table. Rebuilt whole at every refresh (the window moves).
+LISTED_CUSTOMER_COLUMNS: tuple[str, ...] = (
+    "customer_id",
+    "full_name",
+    "phone",
+    "province_code",
+    "segment",
+    "plan",
+    "area_type",
+    "birth_year",
+    "activated_on",
+    "churned_on",
+)
+mart_customer_list = Table(
+    "mart_customer_list",
+    mart_metadata,
+    *_copied(customers, *LISTED_CUSTOMER_COLUMNS, key=("customer_id",)),
+    Column("month", Date, nullable=False, doc="Last month (first day) of the revenue window: the last month of data"),
+    _count("revenue_12m_vnd", "Revenue over the 12 months ending with the month, VND (0 without revenue)"),
 )
 
 # The same events counted per month: customers are distinct within the month and group (a

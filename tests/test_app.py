@@ -231,3 +231,20 @@ def test_overview_renders_on_postgresql(pg_url, monkeypatch):
     assert_clean(app)
     assert len(app.metric) == 9
     assert FRESHNESS["en"] in [item.value for item in app.sidebar.caption]
+
+
+def test_a_page_run_freezes_the_long_lived_objects_once(warehouse, monkeypatch):
+    """After a page has run, full garbage collections skip the imported modules (gc.freeze),
+    once per process: a second run freezes nothing more (see dashboard/gc_pauses.py)."""
+    import gc
+
+    from dashboard import gc_pauses
+
+    freezes = []
+    monkeypatch.setattr(gc_pauses, "_frozen", False)
+    monkeypatch.setattr(gc_pauses.gc, "freeze", lambda: freezes.append(gc.get_count()))
+    app = open_app({"lang": "vi"})
+    assert_clean(app)
+    assert len(freezes) == 1 and gc_pauses._frozen
+    app.run()
+    assert len(freezes) == 1

@@ -16,8 +16,10 @@ from queries.customers import (
     customer_list_select,
     key_accounts_trend_select,
     mix_select,
+    ranked_month_select,
     segment_value_select,
 )
+from queries.dimensions import freshness_select
 from queries.filters import Filters, Scope
 from queries.metrics import measure_select
 from queries.run import run
@@ -136,14 +138,31 @@ def test_area_view_is_the_registry_by_area_type(db, case):
 def test_customer_list_holds_exactly_the_filtered_customers_in_order(db, case):
     connection, raw = db
     filters, scope = CASES[case]
+    ranked = run(ranked_month_select(), connection)["month"][0]  # the month the list mart ranks
     for province, segment in ((None, None), ("79", None), (None, "enterprise")):
-        got = run(customer_list_select(filters, scope, province_code=province, segment=segment), connection)
         expected = ref.customer_list(raw, filters, scope, province, segment)
-        assert got.height == expected.height > 0, (province, segment)
-        assert got["customer_id"].to_list() == expected["customer_id"].to_list()
-        for column in ("full_name", "phone", "segment", "province_code", "plan", "activated_on", "status"):
-            assert got[column].to_list() == expected[column].to_list(), column
-        assert got["revenue_12m"].to_list() == expected["revenue_12m"].to_list()
+        # From the mart when the period ends with its month, and from the raw tables.
+        for ranked_month in (ranked, None):
+            query = customer_list_select(
+                filters, scope, province_code=province, segment=segment, ranked_month=ranked_month
+            )
+            got = run(query, connection)
+            assert got.height == expected.height > 0, (province, segment, ranked_month)
+            assert got["customer_id"].to_list() == expected["customer_id"].to_list()
+            for column in ("full_name", "phone", "segment", "province_code", "plan", "activated_on", "status"):
+                assert got[column].to_list() == expected[column].to_list(), column
+            assert got["revenue_12m"].to_list() == expected["revenue_12m"].to_list()
+
+
+def test_the_list_mart_ranks_the_last_month_and_serves_it(db):
+    connection, _ = db
+    filters, scope = CASES["country_last_month"]
+    ranked = run(ranked_month_select(), connection)["month"][0]
+    assert ranked == filters.end_month == run(freshness_select(), connection)["data_through"][0]
+    compiled = str(customer_list_select(filters, scope, ranked_month=ranked).compile())
+    assert "mart_customer_list" in compiled and "revenue_monthly" not in compiled
+    earlier = Filters(date(2026, 9, 1), date(2026, 9, 1))
+    assert "mart_customer_list" not in str(customer_list_select(earlier, scope, ranked_month=ranked).compile())
 
 
 def test_customer_list_shows_labels_in_the_language(db):
