@@ -317,11 +317,9 @@ def department_cost(view: View) -> tuple[go.Figure | None, pl.DataFrame]:
     if frame.is_empty():
         return None, frame
     lang = view.lang
-    frame = frame.with_columns(
-        pl.col("departments_involved")
-        .map_elements(lambda n: t("cx_departments_n", lang, n=n), return_dtype=pl.String)
-        .alias("label")
-    )
+    # Labels in plain Python (a handful of rows): no Python callback runs inside Polars (issue 13).
+    labels = [t("cx_departments_n", lang, n=n) for n in frame.get_column("departments_involved").to_list()]
+    frame = frame.with_columns(pl.Series("label", labels, dtype=pl.String))
     long = pl.concat(
         [
             frame.select(

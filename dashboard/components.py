@@ -16,6 +16,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.formatting import format_delta, format_month, format_value
+from dashboard.spreadsheet_cells import csv_bytes
 from dashboard.strings import t
 from queries.rules import RAG_AMBER_BAND, RAG_AMBER_BAND_POINTS
 
@@ -199,11 +200,6 @@ def breakdown_bar(
     figure = bar_figure(frame, measure, lang, label_column, dimension_label)
     st.plotly_chart(figure, key=key, config={"displaylogo": False})
     st.caption(caption)
-
-
-def csv_bytes(frame: pl.DataFrame) -> bytes:
-    """UTF-8 with a byte-order mark, so Excel opens Vietnamese names correctly."""
-    return "\ufeff".encode() + frame.write_csv().encode("utf-8")
 
 
 def excel_bytes(frame: pl.DataFrame, sheet: str = "data") -> bytes:

@@ -50,18 +50,23 @@ def mask_personal_columns(frame: pl.DataFrame, mask: bool, extra_columns: tuple[
     ``full_name`` and ``phone`` get their readable masks; ``extra_columns`` (a list's own
     personal columns, e.g. an address or an ID number) are replaced whole by MASKED_VALUE
     (NULL stays NULL, so "no value" still reads as such).
+
+    The readable masks run in plain Python over the column's values, never as a Python
+    callback inside Polars (``map_elements``): a callback makes Polars' worker threads wait
+    for the GIL, and with two sessions at once that deadlocked the whole server (issue 13).
+    Frames here are a page of a list or an export capped at 100 k rows: well under a second.
     """
     if not mask:
         return frame
     maskers = {"full_name": mask_name, "phone": mask_phone}
-    expressions = [
-        pl.col(column).map_elements(maskers[column], return_dtype=pl.String)
+    masked = [
+        pl.Series(column, [maskers[column](value) for value in frame.get_column(column).to_list()], dtype=pl.String)
         for column in PERSONAL_COLUMNS
         if column in frame.columns
     ]
-    expressions += [
+    replaced = [
         pl.when(pl.col(column).is_null()).then(None).otherwise(pl.lit(MASKED_VALUE)).alias(column)
         for column in extra_columns
         if column in frame.columns and column not in PERSONAL_COLUMNS
     ]
-    return frame.with_columns(expressions) if expressions else frame
+    return frame.with_columns(masked + replaced) if masked or replaced else frame

@@ -45,10 +45,11 @@ from dataclasses import dataclass
 import polars as pl
 from sqlalchemy import Select, func, select
 
-from dashboard.components import csv_bytes, excel_bytes
+from dashboard.components import excel_bytes
 from dashboard.exports import record_export
 from dashboard.formatting import format_number
 from dashboard.masking import mask_personal_columns
+from dashboard.spreadsheet_cells import csv_bytes
 from dashboard.strings import t
 from queries.filters import Scope
 

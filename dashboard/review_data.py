@@ -236,11 +236,9 @@ def _breakdown(
     columns = ["level", "code", "measure", *WIDE_COLUMNS, "target", "gap", "status"]
     columns += [f"{name}_{part}" for name in WIDE_COLUMNS for part in PARTS]
     frame = pl.concat([part.select(columns) for part in parts], how="vertical_relaxed")
-    return frame.with_columns(
-        pl.struct("level", "code")
-        .map_elements(lambda row: area_name(row["level"], row["code"], options, lang, place), return_dtype=pl.String)
-        .alias("area")
-    )
+    # Names in plain Python (a table of areas): no Python callback runs inside Polars (issue 13).
+    areas = [area_name(level, code, options, lang, place) for level, code in frame.select("level", "code").iter_rows()]
+    return frame.with_columns(pl.Series("area", areas, dtype=pl.String))
 
 
 # --- what explains the moves -----------------------------------------------------------------

@@ -37,6 +37,7 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Connection, Select, delete, insert, select
 
+from dashboard.spreadsheet_cells import csv_bytes as formula_safe_csv
 from data_seed.contracts import CHECKS, FIRST_ROW, ROW, Relationship
 from data_seed.import_files import csv_lines
 from data_seed.import_report import Problem, ProblemLog
@@ -278,7 +279,7 @@ def file_frame(targets: pl.DataFrame) -> pl.DataFrame:
 
 
 def csv_bytes(targets: pl.DataFrame) -> bytes:
-    return file_frame(targets).write_csv().encode("utf-8")
+    return formula_safe_csv(file_frame(targets), byte_order_mark=False)
 
 
 def excel_bytes(targets: pl.DataFrame) -> bytes:
