@@ -1,7 +1,7 @@
 """Command line: ``python -m data_seed generate …`` and ``python -m data_seed import DIR``.
 
     python -m data_seed generate --customers 200000 [--months 36] [--seed 7] [--url URL] [--end-month 2026-10]
-    python -m data_seed import DIR [--url URL]
+    python -m data_seed import DIR [--url URL] [--force]
     python -m data_seed refresh [--url URL] [--full | --since YYYY-MM]
 
 The warehouse URL defaults to WAREHOUSE_URL, then .streamlit/secrets.toml, then the
@@ -45,6 +45,12 @@ def parser() -> argparse.ArgumentParser:
     load = commands.add_parser("import", help="validate CSV/Parquet files in DIR and load them (all or nothing)")
     load.add_argument("directory", type=Path, help="directory with one file per table")
     load.add_argument("--url", help="warehouse URL (default: WAREHOUSE_URL, secrets, var/warehouse.duckdb)")
+    load.add_argument(
+        "--force",
+        action="store_true",
+        help="load even if a table would lose more than half of the rows it has now (e.g. a deliberately smaller "
+        "extract, or emptying the warehouse)",
+    )
     from data_seed.refresh import add_arguments as refresh_arguments
 
     refresh_arguments(
@@ -80,7 +86,7 @@ def run_generate(arguments: argparse.Namespace) -> int:
 def run_import(arguments: argparse.Namespace) -> int:
     from data_seed.importer import import_directory
 
-    return import_directory(arguments.directory, resolve_url(arguments.url))
+    return import_directory(arguments.directory, resolve_url(arguments.url), force=arguments.force)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,10 +1,11 @@
 """Phase 1 of an import: find the operator's files and read each into its table's types.
 
 Problems found here (unknown or missing files, unreadable files, missing or unknown
-columns, values that do not parse) go to the ProblemLog with the row number as the user
-sees it. CSV fields are read as text and parsed by us, column by column, with Polars: a
-value that does not parse becomes NULL, and "was filled, is now NULL" marks the failures.
-Typed (Parquet) columns are cast the same way, refusing casts that would change a value.
+columns, CSV rows with too few or too many fields, NUL bytes, values that do not parse) go
+to the ProblemLog with the row number as the user sees it. CSV fields are read as text and
+parsed by us, column by column, with Polars: a value that does not parse becomes NULL, and
+"was filled, is now NULL" marks the failures. Typed (Parquet) columns are cast the same
+way, refusing casts that would change a value.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import io
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.csv as arrow_csv
 from sqlalchemy import Table
 
-from data_seed.contracts import ROW
+from data_seed.contracts import CHECKS, ROW, AcceptedValues, Relationship
 from data_seed.import_report import Problem, ProblemLog
 from data_seed.load import polars_type
 from queries import tables as t
@@ -39,6 +42,32 @@ BOOLEAN_WORDS = {"true": True, "false": False}
 TIMESTAMP_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M")
 INTEGER_BOUNDS = {pl.Int16: (-(2**15), 2**15 - 1), pl.Int32: (-(2**31), 2**31 - 1), pl.Int64: (-(2**63), 2**63 - 1)}
 DUPLICATED_HEADER = "_duplicated_"  # Polars renames a repeated header "x" to "x_duplicated_0"
+NUL = "\x00"
+EMPTY_ROW = "empty row: no field is filled (delete the line)"
+LINE_TEXT = "__line"  # a misshapen CSV record as written, shown as its value
+FIELDS = "__fields"
+ARROW_BLOCK = 1 << 24  # bytes pyarrow reads at a time when counting fields
+
+
+def free_text_columns() -> frozenset[tuple[str, str]]:
+    """Text columns whose values no check compares with a list or another table: names, phones."""
+    constrained = {
+        (check.table.name, check.column) for check in CHECKS if isinstance(check, AcceptedValues | Relationship)
+    }
+    return frozenset(
+        (table.name, column.name)
+        for table in IMPORTED_TABLES
+        for column in table.columns
+        if polars_type(column) == pl.String and (table.name, column.name) not in constrained
+    )
+
+
+# Leading whitespace is kept in these: it is part of the text, and removing it could turn
+# " =2+2" into a live spreadsheet formula. Everywhere else surrounding whitespace is dropped,
+# because the value is then parsed (numbers, dates, booleans) or compared with a closed list
+# or another table (codes), so " 01" or "individual " from a spreadsheet would otherwise be
+# refused for an invisible character, and nothing stored can start with "=" that way.
+FREE_TEXT = free_text_columns()
 
 
 def expected_form(dtype: pl.DataType) -> str:
@@ -127,12 +156,76 @@ def csv_layout_problems(path: Path, problems: ProblemLog) -> bool:
     found = False
     start = reader.line_num + 1
     for fields in reader:
-        if fields and len(fields) != len(header):
-            message = f"has {len(fields)} fields, the header has {len(header)} (a comma in an unquoted value?)"
-            problems.add(Problem(path.name, start, None, fields[0] if fields else None, message))
+        if len(fields) != len(header):
+            message = field_count_message(len(fields), len(header)) if fields else EMPTY_ROW
+            problems.add(Problem(path.name, start, None, ",".join(fields) if fields else None, message))
             found = True
         start = reader.line_num + 1
     return found
+
+
+def field_count_message(fields: int, expected: int) -> str:
+    if fields < expected:
+        return f"too few fields ({fields} of {expected})"
+    return f"too many fields ({fields} of {expected}): a comma in an unquoted value?"
+
+
+def short_records(path: Path, width: int) -> pl.DataFrame:
+    """Index (0 = first data record), field count and text of every record without ``width`` fields.
+
+    Polars fills the missing fields of a short record with nulls, indistinguishable from empty
+    fields, so pyarrow parses the file again, keeping one column and only calling back for the
+    misshapen records. Its record numbers count records like ROW's index does (not lines)."""
+    found: list[tuple[int, int, str]] = []
+
+    def note(row) -> str:
+        found.append((row.number - 2, row.actual_columns, row.text))  # number 1 is the header
+        return "skip"
+
+    names = [f"c{index}" for index in range(width)]
+    reader = arrow_csv.open_csv(
+        path,
+        # One thread: only then does pyarrow know each record's number.
+        read_options=arrow_csv.ReadOptions(use_threads=False, skip_rows=1, column_names=names, block_size=ARROW_BLOCK),
+        parse_options=arrow_csv.ParseOptions(
+            newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=note
+        ),
+        convert_options=arrow_csv.ConvertOptions(include_columns=names[:1], column_types={names[0]: pa.string()}),
+    )
+    for _batch in reader:
+        pass
+    return pl.DataFrame(found, schema={"index": pl.UInt32, FIELDS: pl.Int64, LINE_TEXT: pl.String}, orient="row")
+
+
+def drop_misshapen_rows(raw: pl.DataFrame, path: Path, problems: ProblemLog) -> pl.DataFrame:
+    """Report each CSV record with the wrong number of fields, or none filled, as ONE problem
+    (not one per empty column) and return the frame without them."""
+    data = [name for name in raw.columns if name != ROW]
+    indexed = raw.with_row_index("index")
+    misshapen = pl.DataFrame(schema={"index": pl.UInt32, FIELDS: pl.Int64, LINE_TEXT: pl.String})
+    # A short record always lacks the last field, so a file whose last column is filled on
+    # every row has none and is not parsed twice.
+    if raw.height and raw.get_column(data[-1]).null_count():
+        try:
+            misshapen = short_records(path, len(data))
+        except Exception as error:  # pyarrow refuses what Polars accepted: say so, do not guess
+            problems.add(Problem(path.name, None, None, None, f"cannot be read: {first_line(error)}"))
+            return raw
+    if misshapen.height:
+        rows = indexed.join(misshapen, on="index").select(ROW, FIELDS, LINE_TEXT)
+        problems.add_rows(
+            path.name,
+            rows,
+            None,
+            lambda row: field_count_message(row[FIELDS], len(data)),
+            lambda row: row[LINE_TEXT],
+            rule="wrong number of fields",
+        )
+    kept = indexed.filter(~pl.col("index").is_in(misshapen.get_column("index").implode()))
+    # A blank line (or one of only commas) has the right shape for pyarrow but nothing in it.
+    empty = pl.all_horizontal(pl.col(name).is_null() for name in data)
+    problems.add_rows(path.name, kept.filter(empty), None, lambda _row: EMPTY_ROW, rule="empty row")
+    return kept.filter(~empty).drop("index")
 
 
 def check_columns(table: Table, frame: pl.DataFrame, file: str, problems: ProblemLog) -> bool:
@@ -185,6 +278,23 @@ def convert(source: pl.Expr, source_dtype: pl.DataType, dtype: pl.DataType) -> p
     return source.cast(dtype, strict=False)
 
 
+def tidy_text(source: pl.Expr, free_text: bool) -> pl.Expr:
+    """A blank field is an empty value; see FREE_TEXT for which whitespace goes."""
+    trimmed = source.str.strip_chars_end() if free_text else source.str.strip_chars()
+    return pl.when(source.str.strip_chars() != "").then(trimmed)
+
+
+def report_nul_bytes(raw: pl.DataFrame, file: str, problems: ProblemLog) -> None:
+    """A NUL byte is never text: PostgreSQL refuses it in the middle of a load, other tools cut
+    the value short at it, so it would show differently from what was checked."""
+    message = "contains a NUL byte (\\x00): remove it, it is not text"
+    for name in raw.columns:
+        if name == ROW or raw.schema[name] != pl.String:
+            continue
+        rows = raw.filter(pl.col(name).str.contains(NUL, literal=True))
+        problems.add_rows(file, rows, name, lambda _row: message, rule=f"{name}: contains a NUL byte")
+
+
 def first_line(error: Exception) -> str:
     return (str(error).splitlines() or [type(error).__name__])[0]
 
@@ -199,6 +309,9 @@ def read_table(table: Table, path: Path, problems: ProblemLog, notes: list[str])
         return None
     if not check_columns(table, raw, path.name, problems):
         return None
+    if is_csv(path):
+        raw = drop_misshapen_rows(raw, path, problems)
+    report_nul_bytes(raw, path.name, problems)
     columns, filled, given = [pl.col(ROW)], [], []
     for column in table.columns:
         dtype = polars_type(column)
@@ -209,9 +322,7 @@ def read_table(table: Table, path: Path, problems: ProblemLog, notes: list[str])
         source_dtype = raw.schema[column.name]
         source = pl.col(column.name)
         if source_dtype == pl.String:
-            # Surrounding spaces never carry meaning here; an empty field is an empty value.
-            source = source.str.strip_chars()
-            source = pl.when(source != "").then(source)
+            source = tidy_text(source, (table.name, column.name) in FREE_TEXT)
         columns.append(convert(source, source_dtype, dtype).alias(column.name))
         filled.append(source.is_not_null().alias(column.name))
         given.append((column.name, dtype))
@@ -223,6 +334,8 @@ def read_table(table: Table, path: Path, problems: ProblemLog, notes: list[str])
         return None
     for name, dtype in given:
         failed = was_filled.get_column(name) & typed.get_column(name).is_null()
+        if failed.any() and raw.schema[name] == pl.String:
+            failed = failed & ~raw.get_column(name).str.contains(NUL, literal=True)  # reported already
         if not failed.any():
             continue
         message = f"cannot be read as {expected_form(dtype)}"

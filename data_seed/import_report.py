@@ -38,7 +38,8 @@ class Problem:
         if self.column:
             where.append(f"column {self.column}")
         text = ", ".join(where)
-        if self.row is not None:
+        # A row-wide problem with nothing to show (an empty line) has no value to quote.
+        if self.row is not None and (self.column or self.value is not None):
             text += f", value {show(self.value)}"
         return f"{text}: {self.message}"
 

@@ -9,7 +9,11 @@ in one all-or-nothing load. Checks run in two phases:
 2. contents (only when phase 1 is clean, so an unreadable value is not reported twice as
    "empty"): legacy province codes mapped to the 34, then every data contract
    (data_seed/contracts.py): not-null, accepted values, unique ids, references across
-   files, dates in order, non-negative money, first-of-month months.
+   files, dates in order, non-negative money, first-of-month months; and no date later
+   than today in Vietnam (DAYS_AHEAD_ALLOWED names the exceptions).
+
+Then, unless forced, the incoming row counts are compared with the warehouse's: an import
+that would leave a table with less than half its rows is refused (KEEP_AT_LEAST).
 
 Everything is vectorised with Polars: a check produces a frame of offending rows, and only
 the first few of those become report lines (data_seed/import_report.py).
@@ -19,17 +23,19 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Table
+from sqlalchemy import Table, func, inspect, select
 
 from data_seed import reference
 from data_seed.contracts import CHECKS, ROW, Check, Relationship, Unique
+from data_seed.generate_calendar import VIETNAM
 from data_seed.import_files import IMPORTED_TABLES, LISTED_TABLES, REQUIRED_FILES, empty_frame, find_files, read_table
 from data_seed.import_report import Problem, ProblemLog
-from data_seed.load import atomic_load
+from data_seed.load import atomic_load, polars_type
+from queries.engine import duckdb_path, is_duckdb, make_engine
 
 # When two old provinces merge, their monthly contact counts add up in the new one.
 SUM_WHEN_PROVINCES_MERGE = ("care_contacts_monthly",)
@@ -107,6 +113,51 @@ def run_contracts(frames: dict[str, pl.DataFrame], files: dict[str, str], proble
         )
 
 
+# --- phase 2: dates in the future ------------------------------------------------------------
+
+# How many days after today (in Vietnam) a date may lie, for the columns that may lie ahead at
+# all; None: no limit. Every other date, timestamp and month column records something that
+# has happened (or the month it happened in), so it must not be later than today: 2099-01-01
+# is a typo or a placeholder, and the dashboard would count it in a period still to come.
+DAYS_AHEAD_ALLOWED: dict[tuple[str, str], int | None] = {
+    ("kpi_targets", "target_month"): None,  # targets are plans, set months and years ahead
+    # The last month's bills are issued after it ends and fall due around the 20th-25th of the
+    # next month; two months also covers an extract taken early in a month.
+    ("bills", "due_on"): 62,
+    # Campaigns are scheduled ahead: a running one has its last contact still to come.
+    ("campaigns", "started_on"): 366,
+    ("campaigns", "ended_on"): 366,
+}
+
+
+def vietnam_today() -> date:
+    return datetime.now(VIETNAM).date()
+
+
+def report_future_dates(
+    frames: dict[str, pl.DataFrame], files: dict[str, str], problems: ProblemLog, today: date
+) -> None:
+    for table in IMPORTED_TABLES:
+        for column in table.columns:
+            dtype = polars_type(column)
+            ahead = DAYS_AHEAD_ALLOWED.get((table.name, column.name), 0)
+            if dtype not in (pl.Date, pl.Datetime("us")) or ahead is None:
+                continue
+            last = today + timedelta(days=ahead)
+            value = pl.col(column.name)
+            # A timestamp any time on the last allowed day is fine (clocks of source systems differ).
+            late = value > last if dtype == pl.Date else value >= datetime.combine(last + timedelta(days=1), time())
+            rule = "must not be in the future" if ahead == 0 else f"must not be more than {ahead} days in the future"
+            message = f"{rule} (today in Vietnam: {today.isoformat()})"
+            problems.add_rows(
+                files[table.name],
+                frames[table.name].filter(late),
+                column.name,
+                lambda _row, message=message: message,
+                rule=f"{column.name}: {rule}",
+            )
+
+
 # --- the whole import ------------------------------------------------------------------------
 
 
@@ -116,6 +167,7 @@ class Validated:
     notes: list[str] = field(default_factory=list)  # things the user should know (empty tables, mapped codes)
     problems: ProblemLog = field(default_factory=ProblemLog)
     contents_checked: bool = False  # False when phase 1 failed and the contracts did not run
+    given: set[str] = field(default_factory=set)  # tables that came with a file
 
 
 def reference_frames() -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -123,7 +175,8 @@ def reference_frames() -> tuple[pl.DataFrame, pl.DataFrame]:
     return reference.provinces_frame(), reference.legacy_provinces_frame()
 
 
-def validate_directory(directory: Path) -> Validated:
+def validate_directory(directory: Path, today: date | None = None) -> Validated:
+    """Read and check every file; ``today`` (default: today in Vietnam) bounds the dates."""
     result = Validated()
     problems = result.problems
     if not directory.is_dir():
@@ -139,6 +192,7 @@ def validate_directory(directory: Path) -> Validated:
                 result.notes.append(f"{table.name}: no file, the table will be empty")
             continue
         files[table.name] = path.name
+        result.given.add(table.name)
         frame = read_table(table, path, problems, result.notes)
         if frame is not None:
             result.frames[table.name] = frame
@@ -170,6 +224,7 @@ def validate_directory(directory: Path) -> Validated:
 
     checked = dict(result.frames, provinces=provinces, legacy_provinces=legacy)
     run_contracts(checked, files, problems)
+    report_future_dates(result.frames, files, problems, today or vietnam_today())
     result.contents_checked = True
     return result
 
@@ -209,8 +264,76 @@ def write(validated: Validated, directory: Path, url: str) -> date | None:
     return through
 
 
-def import_directory(directory: Path, url: str) -> int:
-    """Validate every file in ``directory``, then replace the warehouse at ``url``. Exit code."""
+# --- the warehouse now: refuse to lose most of it --------------------------------------------
+
+# An import replaces the whole warehouse. A table that has rows now and would keep fewer than
+# this share of them is refused unless forced: a header-only, forgotten or cut-short file looks
+# exactly like that, and the dashboard would show the lost rows as customers gone, complaints
+# solved, debt paid. Half leaves room for real corrections (test accounts dropped, a shorter
+# history), while the accidents lose nearly everything.
+KEEP_AT_LEAST = 0.5
+
+
+def loaded_row_counts(url: str) -> dict[str, int]:
+    """Rows of each imported table in the warehouse at ``url`` now, counted by the database;
+    {} when there is no warehouse yet (a DuckDB file that does not exist is not created)."""
+    if is_duckdb(url) and not duckdb_path(url).exists():
+        return {}
+    engine = make_engine(url, read_only=True)
+    try:
+        with engine.connect() as connection:
+            present = set(inspect(connection).get_table_names())
+            return {
+                table.name: connection.execute(select(func.count()).select_from(table)).scalar_one()
+                for table in LISTED_TABLES
+                if table.name in present
+            }
+    finally:
+        engine.dispose()
+
+
+def shrinking_tables(now: dict[str, int], incoming: dict[str, int]) -> list[tuple[str, int, int]]:
+    """(table, rows now, rows after) for every table the import would cut below KEEP_AT_LEAST."""
+    return [
+        (table.name, now[table.name], incoming[table.name])
+        for table in LISTED_TABLES
+        if now.get(table.name) and incoming[table.name] < now[table.name] * KEEP_AT_LEAST
+    ]
+
+
+def refuse_shrinking(validated: Validated, url: str) -> bool:
+    """Print why and return True when the import would shrink a table sharply (or cannot tell)."""
+    try:
+        now = loaded_row_counts(url)
+    except Exception as error:  # locked, damaged or unreachable: all mean "cannot compare"
+        first = (str(error).splitlines() or [type(error).__name__])[0]
+        print(
+            f"Import refused: cannot count the rows of the current warehouse to compare ({first}); "
+            "nothing was written. Run the same command again with --force to replace it without comparing.",
+            file=sys.stderr,
+        )
+        return True
+    incoming = {name: frame.height for name, frame in validated.frames.items()}
+    shrinking = shrinking_tables(now, incoming)
+    if not shrinking:
+        return False
+    print("Import refused: it would shrink these tables sharply; nothing was written.", file=sys.stderr)
+    for name, before, after in shrinking:
+        missing = "" if name in validated.given else f" (no {name} file)"
+        print(f"  {name}: {before:,} → {after:,} rows{missing}", file=sys.stderr)
+    print(
+        f"An import replaces the whole warehouse, and a table that has rows must keep at least "
+        f"{KEEP_AT_LEAST:.0%} of them: a header-only, missing or cut-short file looks like this. "
+        "If the smaller data is intended, run the same command again with --force.",
+        file=sys.stderr,
+    )
+    return True
+
+
+def import_directory(directory: Path, url: str, force: bool = False) -> int:
+    """Validate every file in ``directory``, then replace the warehouse at ``url``. Exit code.
+
+    ``force`` skips the comparison with the rows in the warehouse now (KEEP_AT_LEAST)."""
     directory = Path(directory)
     validated = validate_directory(directory)
     if validated.problems:
@@ -223,6 +346,8 @@ def import_directory(directory: Path, url: str) -> int:
                 "dates in order, …) run once every file can be read.",
                 file=sys.stderr,
             )
+        return 1
+    if not force and refuse_shrinking(validated, url):
         return 1
     through = write(validated, directory, url)
     for note in validated.notes:

@@ -11,9 +11,11 @@ dashboard keeps reading it, and the exception propagates.
 
 - DuckDB: a new file beside the target (``<name>.loading-<uuid>``), filled through Arrow,
   checkpointed and closed, then ``os.replace``d onto the target: readers that hold the old
-  file keep reading their inode. Tables carry NOT NULL but no key constraints (DuckDB's
-  key indexes would cost ~9× the load time and double the file; the data contracts check
-  keys instead). Float columns are DOUBLE (DuckDB's FLOAT is 4-byte).
+  file keep reading their inode. While it runs, the load holds an exclusive ``flock`` on
+  ``<name>.loading-<uuid>.lock``; the next load removes the files of every load whose lock
+  nobody holds (a process killed mid-way leaves them, tens of MB each). Tables carry NOT
+  NULL but no key constraints (DuckDB's key indexes would cost ~9× the load time and double
+  the file; the data contracts check keys instead). Float columns are DOUBLE (DuckDB's FLOAT is 4-byte).
 - PostgreSQL: one transaction. Tables are created in a private staging schema, filled
   with ``COPY … FROM STDIN`` (CSV written by Polars into memory), then given their primary
   keys, foreign keys and a few indexes, analysed, and only then swapped in: the old tables
@@ -23,8 +25,11 @@ dashboard keeps reading it, and the exception propagates.
   swap fail instead of being dropped silently.
 """
 
+import fcntl
 import io
 import os
+import re
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -183,6 +188,71 @@ class Load:
         raise NotImplementedError
 
 
+# --- DuckDB: telling a live load's files from a dead one's -----------------------------------
+# A load holds an exclusive flock on its lock file from before its DuckDB file exists until
+# after that file is renamed or deleted. The kernel drops the lock when the process dies,
+# however it dies, so "nobody holds the lock" means "the load is over". flock (not DuckDB's
+# own lock) because DuckDB shares one database instance per file inside a process: opening
+# a live file from the same process would succeed and we would delete it under the load.
+
+
+def loading_files(target: Path, token: str) -> tuple[Path, Path, Path, Path]:
+    """The load's database file, its write-ahead log, DuckDB's spill directory, its lock."""
+    base = target.with_name(f"{target.name}.loading-{token}")
+    return base, Path(f"{base}.wal"), Path(f"{base}.tmp"), Path(f"{base}.lock")
+
+
+def take_lock(path: Path, wait: bool) -> int | None:
+    """An open descriptor holding an exclusive flock on ``path`` (created if missing), or
+    None when ``wait`` is False and someone else holds it."""
+    while True:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            os.close(descriptor)
+            return None
+        try:
+            current = os.stat(path).st_ino
+        except FileNotFoundError:
+            current = None
+        # Another process may have removed the file between our open and our lock: a lock on
+        # an unlinked file protects nothing, so start again on the file that is there now.
+        if current == os.fstat(descriptor).st_ino:
+            return descriptor
+        os.close(descriptor)
+        if not wait:
+            return None  # whoever removed it was cleaning that load up already
+
+
+def release_lock(path: Path, descriptor: int) -> None:
+    path.unlink(missing_ok=True)  # while still holding it, so no one locks a file about to vanish
+    os.close(descriptor)
+
+
+def remove_stale_loads(target: Path) -> list[str]:
+    """Delete what dead loads left beside ``target``; a live load's files stay. Names removed."""
+    pattern = re.compile(re.escape(target.name) + r"\.loading-([0-9a-f]{32})(\.wal|\.tmp|\.lock)?")
+    tokens = sorted({found[1] for path in target.parent.iterdir() if (found := pattern.fullmatch(path.name))})
+    removed = []
+    for token in tokens:
+        database, wal, spill, lock = loading_files(target, token)
+        descriptor = take_lock(lock, wait=False)
+        if descriptor is None:
+            continue  # a load is running in another process (or thread) and owns these files
+        try:
+            for path in (database, wal):
+                if path.exists():
+                    path.unlink()
+                    removed.append(path.name)
+            if spill.is_dir():
+                shutil.rmtree(spill, ignore_errors=True)
+                removed.append(spill.name)
+        finally:
+            release_lock(lock, descriptor)
+    return removed
+
+
 class DuckDBLoad(Load):
     def __init__(self, url: str, source: str) -> None:
         import duckdb
@@ -190,12 +260,20 @@ class DuckDBLoad(Load):
         super().__init__(source)
         self.target = duckdb_path(url)
         self.target.parent.mkdir(parents=True, exist_ok=True)
-        self.temporary = self.target.with_name(f"{self.target.name}.loading-{uuid.uuid4().hex}")
-        self.connection = duckdb.connect(str(self.temporary))
-        self.connection.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
-        self.connection.execute("SET enable_progress_bar = false")
-        for table in WAREHOUSE_TABLES:
-            self.connection.execute(create_table_ddl(table, "duckdb"))
+        remove_stale_loads(self.target)
+        self.temporary, _, _, self.lock_path = loading_files(self.target, uuid.uuid4().hex)
+        # Locked before the database file exists: a cleaner never sees this load's file unlocked.
+        self.lock = take_lock(self.lock_path, wait=True)
+        self.connection = None
+        try:
+            self.connection = duckdb.connect(str(self.temporary))
+            self.connection.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+            self.connection.execute("SET enable_progress_bar = false")
+            for table in WAREHOUSE_TABLES:
+                self.connection.execute(create_table_ddl(table, "duckdb"))
+        except BaseException:
+            self._abort()  # atomic_load has not got the load yet, so it cannot clean up
+            raise
 
     def _append(self, table_name: str, frame: pl.DataFrame) -> None:
         incoming = frame.to_arrow()
@@ -219,6 +297,7 @@ class DuckDBLoad(Load):
         # A write-ahead log left by the old file would be replayed onto the new one.
         Path(f"{self.target}.wal").unlink(missing_ok=True)
         os.replace(self.temporary, self.target)
+        self._unlock()
 
     def _refresh_marts(self) -> None:
         from sqlalchemy import create_engine as engine_for_dialect
@@ -229,10 +308,17 @@ class DuckDBLoad(Load):
 
     def _abort(self) -> None:
         try:
-            self.connection.close()
+            if self.connection is not None:
+                self.connection.close()
         finally:
             for path in (self.temporary, Path(f"{self.temporary}.wal")):
                 path.unlink(missing_ok=True)
+            self._unlock()
+
+    def _unlock(self) -> None:
+        if self.lock is not None:
+            release_lock(self.lock_path, self.lock)
+            self.lock = None
 
 
 class PostgresLoad(Load):

@@ -9,14 +9,14 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from data_seed.importer import import_directory
+from data_seed.importer import import_directory, validate_directory
 from queries import tables as t
 from queries.engine import PROJECT_ROOT
 from tests.conftest import TEST_END_MONTH, TEST_SEED
@@ -250,7 +250,8 @@ def test_malformed_csv_lines_are_named(work_dir, occupied, capsys):
     surveys[2] = surveys[2] + "é".encode("cp1258")  # line 3 saved in a Windows code page
     (work_dir / "surveys.csv").write_bytes(b"\n".join(surveys))
     report = refused(work_dir, occupied, capsys)
-    assert "staff.csv, row 4, value " in report and "has 5 fields, the header has 4" in report
+    extra = lines[3].rstrip("\n")
+    assert f"staff.csv, row 4, value '{extra}': too many fields (5 of 4): a comma in an unquoted value?" in report
     assert "surveys.csv, row 3, value 'byte 0xe9': not UTF-8 text: save the file as 'CSV UTF-8'" in report
 
 
@@ -351,6 +352,150 @@ def test_report_is_capped_with_a_count_of_the_rest(work_dir, occupied, capsys):
     assert f"revenue_monthly.csv, revenue_vnd: must be ≥ 0: {revenue.height:,} rows" in report
     assert f"… and {revenue.height - 50:,} more" in report
     assert "revenue_monthly.csv, row 2, column revenue_vnd" in report  # the first rows come first
+
+
+# --- hostile values: NUL bytes, misshapen rows, dates to come, formulas behind spaces --------------
+
+
+def test_short_row_is_one_line_not_one_per_missing_field(work_dir, occupied, capsys):
+    customers = read_strings(work_dir / "customers.csv")
+    customers = set_cells(customers, "full_name", {1: "Nguyễn Văn A\n(chủ hộ)"})  # data row 2 spans two lines
+    customers.write_csv(work_dir / "customers.csv")
+    lines = (work_dir / "customers.csv").read_text(encoding="utf-8").split("\n")
+    short = ",".join(lines[7].split(",")[:3])  # data row 6, on line 8 (after the two-line row)
+    lines[7] = short
+    (work_dir / "customers.csv").write_text("\n".join(lines), encoding="utf-8")
+    report = refused(work_dir, occupied, capsys)
+    assert f"customers.csv, row 8, value '{short}': too few fields (3 of {customers.width})" in report
+    assert report.count("customers.csv, row 8") == 1
+    assert "must not be empty" not in report
+
+
+def test_empty_line_is_one_line(work_dir, occupied, capsys):
+    lines = (work_dir / "staff.csv").read_text(encoding="utf-8").split("\n")
+    lines.insert(4, "")  # a blank line 5
+    (work_dir / "staff.csv").write_text("\n".join(lines), encoding="utf-8")
+    report = refused(work_dir, occupied, capsys)
+    assert "staff.csv, row 5: empty row: no field is filled (delete the line)" in report
+    assert report.count("staff.csv, row 5") == 1 and "must not be empty" not in report
+
+
+def test_short_row_in_a_file_whose_last_column_is_mostly_empty(work_dir, occupied, capsys):
+    # bills.terminated_on, the last column, is empty on almost every row: a row cut after
+    # paid_vnd must still be told apart from a row whose blocks and termination are empty.
+    bills = read_strings(work_dir / "bills.csv")
+    assert bills.columns[-1] == "terminated_on" and bills.get_column("terminated_on").null_count() > 0
+    lines = (work_dir / "bills.csv").read_text(encoding="utf-8").split("\n")
+    lines[9] = ",".join(lines[9].split(",")[:6])
+    (work_dir / "bills.csv").write_text("\n".join(lines), encoding="utf-8")
+    report = refused(work_dir, occupied, capsys)
+    assert f"bills.csv, row 10, value '{lines[9]}': too few fields (6 of {bills.width})" in report
+    assert report.count("bills.csv, row") == 1
+
+
+def test_nul_byte_is_refused_with_file_row_and_column(work_dir, occupied, capsys):
+    name_line = break_cell(work_dir, "customers", "full_name", "Nguyễn\x00Văn A")
+    year_line = break_cell(work_dir, "customers", "birth_year", "19\x0080", pl.col("customer_id") != "0")
+    report = refused(work_dir, occupied, capsys)
+    nul = "contains a NUL byte (\\x00): remove it, it is not text"
+    assert f"customers.csv, row {name_line}, column full_name, value 'Nguyễn\\x00Văn A': {nul}" in report
+    assert f"customers.csv, row {year_line}, column birth_year, value '19\\x0080': {nul}" in report
+    assert "cannot be read" not in report  # the NUL is the problem, said once
+
+
+def test_nul_byte_in_parquet_text_is_refused(parquet_dir, tmp_path, occupied, capsys):
+    extract = Path(shutil.copytree(parquet_dir, tmp_path / "extract"))
+    campaigns = pl.read_parquet(extract / "campaigns.parquet")
+    names = campaigns.get_column("name").scatter(0, "Giữ chân\x00")
+    campaigns.with_columns(names).write_parquet(extract / "campaigns.parquet")
+    report = refused(extract, occupied, capsys)
+    assert "campaigns.parquet, row 1, column name, value 'Giữ chân\\x00': contains a NUL byte" in report
+
+
+def break_cells(work_dir: Path, table: str, column: str, values: list[str], where: pl.Expr) -> list[int]:
+    """Set the cell of the first rows matching ``where``, one value each; their CSV lines."""
+    frame = read_strings(work_dir / f"{table}.csv")
+    indexes = frame.with_row_index("i").filter(where).get_column("i").head(len(values)).to_list()
+    set_cells(frame, column, dict(zip(indexes, values, strict=True))).write_csv(work_dir / f"{table}.csv")
+    return [index + 2 for index in indexes]
+
+
+def future_dates_report(work_dir: Path, today: date) -> str:
+    validated = validate_directory(work_dir, today=today)
+    return validated.problems.render()
+
+
+def test_dates_in_the_future_are_refused(work_dir):
+    today = date(2026, 11, 15)  # after every date of the extract (data through October 2026)
+    active = pl.col("churned_on").is_null()
+    tomorrow, kept = break_cells(work_dir, "customers", "activated_on", ["2026-11-16", "2026-11-15"], active)
+    # closed_at has nothing after it, so only the future-date rule can object.
+    closed = break_cell(work_dir, "complaints", "closed_at", "2099-01-01 08:00:00", pl.col("closed_at").is_not_null())
+    month = break_cell(work_dir, "revenue_monthly", "revenue_month", "2026-12-01")
+    report = future_dates_report(work_dir, today)
+    rule = "must not be in the future (today in Vietnam: 2026-11-15)"
+    assert f"customers.csv, row {tomorrow}, column activated_on, value '2026-11-16': {rule}" in report
+    assert f"complaints.csv, row {closed}, column closed_at, value '2099-01-01 08:00:00': {rule}" in report
+    assert f"revenue_monthly.csv, row {month}, column revenue_month, value '2026-12-01': {rule}" in report
+    assert f"row {kept}," not in report  # today itself is fine
+    assert report.count(rule) == 3
+
+
+def test_end_of_today_and_the_current_month_are_not_the_future(work_dir):
+    today = date(2026, 11, 15)
+    break_cell(work_dir, "complaints", "closed_at", "2026-11-15 23:59:59", pl.col("closed_at").is_not_null())
+    break_cell(work_dir, "revenue_monthly", "revenue_month", "2026-11-01")
+    assert future_dates_report(work_dir, today) == ""
+
+
+def test_targets_bills_and_campaigns_may_lie_ahead_within_their_limits(work_dir):
+    today = date(2026, 11, 15)
+    unblocked = pl.col("one_way_block_on").is_null()
+    break_cell(work_dir, "kpi_targets", "target_month", "2099-01-01")  # targets are plans: no limit
+    due = [(today + timedelta(days=days)).isoformat() for days in (62, 63)]
+    _, late_bill = break_cells(work_dir, "bills", "due_on", due, unblocked)
+    break_cell(work_dir, "campaigns", "ended_on", (today + timedelta(days=366)).isoformat())
+    report = future_dates_report(work_dir, today)
+    assert report == (
+        f"bills.csv, row {late_bill}, column due_on, value '{due[1]}': "
+        "must not be more than 62 days in the future (today in Vietnam: 2026-11-15)"
+    )
+
+
+def test_future_date_refused_through_the_whole_import(work_dir, occupied, capsys):
+    line = break_cell(work_dir, "customers", "activated_on", "2099-01-01", pl.col("churned_on").is_null())
+    report = refused(work_dir, occupied, capsys)
+    assert f"customers.csv, row {line}, column activated_on, value '2099-01-01': must not be in the future" in report
+
+
+def test_leading_spaces_of_free_text_are_kept_codes_and_numbers_are_trimmed(work_dir, empty_duck_url):
+    # Stripping " =2+2" would turn a harmless name into a live spreadsheet formula.
+    customers = read_strings(work_dir / "customers.csv")
+    customers = set_cells(customers, "full_name", {0: " =2+2", 1: "Trần Thị B  ", 2: "   "})
+    customers = set_cells(customers, "segment", {0: " individual "})
+    customers = set_cells(customers, "birth_year", {0: " 1980\r"})
+    customers = set_cells(customers, "province_code", {0: " 01"})
+    # Row 3 has a blank name: blank is empty, and the name is required.
+    report_dir = Path(shutil.copytree(work_dir, work_dir.parent / "blank_name"))
+    customers.write_csv(report_dir / "customers.csv")
+    assert "customers.csv, row 4, column full_name, value (empty): must not be empty" in (
+        validate_directory(report_dir).problems.render()
+    )
+    set_cells(customers, "full_name", {2: "Lê Văn C"}).write_csv(work_dir / "customers.csv")
+    assert import_directory(work_dir, empty_duck_url) == 0
+    first = read_table(empty_duck_url, "customers").filter(
+        pl.col("customer_id") == int(customers.item(0, "customer_id"))
+    )
+    assert first.select("full_name", "segment", "birth_year", "province_code").row(0) == (
+        " =2+2",
+        "individual",
+        1980,
+        "01",
+    )
+    second = read_table(empty_duck_url, "customers").filter(
+        pl.col("customer_id") == int(customers.item(1, "customer_id"))
+    )
+    assert second.item(0, "full_name") == "Trần Thị B"  # trailing spaces carry nothing
 
 
 def test_cli_imports_and_refuses(csv_dir, tmp_path, empty_duck_url):

@@ -4,7 +4,11 @@ Each test starts from an empty warehouse (empty_duck_url / empty_pg_url), seeds 
 one, then loads again, successfully or not, and reads what is left.
 """
 
+import subprocess
+import sys
+import uuid
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -14,7 +18,7 @@ from sqlalchemy import create_engine, text
 from data_seed import seed_warehouse
 from data_seed.generate import generate_tables
 from data_seed.load import atomic_load
-from queries.engine import duckdb_path
+from queries.engine import PROJECT_ROOT, duckdb_path
 from queries.tables import metadata
 
 END = date(2026, 10, 1)
@@ -113,6 +117,81 @@ def test_unknown_table_is_refused(empty_duck_url):
         with atomic_load(empty_duck_url, source="test") as load:
             load.write("no_such_table", pl.DataFrame({"x": [1]}))
     assert not duckdb_path(empty_duck_url).exists()
+
+
+# --- DuckDB: what a load killed mid-way leaves behind ---------------------------------------------
+
+# A load in another process that writes some tables, says "ready" and waits for a line on stdin.
+LOAD_IN_ANOTHER_PROCESS = """
+import sys
+from datetime import date
+from data_seed.generate import generate_tables
+from data_seed.load import atomic_load
+with atomic_load(sys.argv[1], source="test: load in another process") as load:
+    for name, frame in generate_tables(customers=300, months=2, seed=4, end_month=date(2026, 10, 1)):
+        load.write(name, frame)
+    print("ready", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def start_load_in_another_process(url: str) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [sys.executable, "-c", LOAD_IN_ANOTHER_PROCESS, url],
+        cwd=PROJECT_ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout.readline().strip() == "ready", "the other load did not start"
+    return process
+
+
+def beside(url: str) -> list[str]:
+    return sorted(path.name for path in duckdb_path(url).parent.iterdir())
+
+
+def test_duckdb_load_removes_what_a_killed_load_left(empty_duck_url):
+    process = start_load_in_another_process(empty_duck_url)
+    process.kill()  # SIGKILL: no clean-up of its own
+    process.wait(timeout=60)
+    killed = [name for name in beside(empty_duck_url) if ".loading-" in name]
+    assert any(name.endswith(".lock") for name in killed) and any(not name.endswith(".lock") for name in killed)
+    # And what a killed load of an earlier version (no lock file) left: the file, its log, its spill.
+    old = duckdb_path(empty_duck_url).with_name(f"warehouse.duckdb.loading-{uuid.uuid4().hex}")
+    old.write_bytes(b"\0" * 4096)
+    Path(f"{old}.wal").write_bytes(b"\0" * 4096)
+    Path(f"{old}.tmp").mkdir()
+    (Path(f"{old}.tmp") / "duckdb_temp_storage-0.tmp").write_bytes(b"\0" * 4096)
+    small_seed(empty_duck_url)
+    assert beside(empty_duck_url) == ["warehouse.duckdb"]
+
+
+def test_duckdb_load_leaves_a_live_load_in_another_process_alone(empty_duck_url):
+    process = start_load_in_another_process(empty_duck_url)
+    try:
+        live = [name for name in beside(empty_duck_url) if ".loading-" in name]
+        small_seed(empty_duck_url)
+        assert beside(empty_duck_url) == sorted([*live, "warehouse.duckdb"])
+        assert read_state(empty_duck_url)[1]["seed"] == "1"
+        process.stdin.write("go\n")
+        process.stdin.flush()
+        assert process.wait(timeout=120) == 0
+    finally:
+        process.kill()
+    # The other load finished normally and replaced ours.
+    assert read_state(empty_duck_url)[1]["source"] == "test: load in another process"
+    assert beside(empty_duck_url) == ["warehouse.duckdb"]
+
+
+def test_duckdb_load_leaves_a_live_load_of_the_same_process_alone(empty_duck_url):
+    with atomic_load(empty_duck_url, source="test: outer load") as outer:
+        for name, frame in generate_tables(customers=200, months=2, seed=3, end_month=END):
+            outer.write(name, frame)
+        small_seed(empty_duck_url)  # a whole load inside this one
+        assert outer.temporary.exists() and outer.lock_path.exists()
+    assert read_state(empty_duck_url)[1]["source"] == "test: outer load"
+    assert beside(empty_duck_url) == ["warehouse.duckdb"]
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------------------
