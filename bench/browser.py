@@ -23,14 +23,21 @@ SEGMENT_OPTION = "Doanh nghiệp"
 # notRunning, …). A watcher counts finished runs, so a run too quick to be seen polling
 # still counts.
 WATCH_RUNS = """() => {
-  const app = document.querySelector('[data-testid="stApp"]');
   window.__finishedRuns = 0;
-  let running = app.getAttribute('data-test-script-state') === 'running';
-  new MutationObserver(() => {
-    const state = app.getAttribute('data-test-script-state');
-    if (state === 'running') running = true;
-    else if (running) { running = false; window.__finishedRuns += 1; }
-  }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+  window.__watchedApp = document.querySelector('[data-testid="stApp"]');
+  // Each record's old value: a short run whose start and end arrive in one batch still counts.
+  // The whole document is watched: an app root drawn anew is still seen.
+  if (window.__runObserver) window.__runObserver.disconnect();
+  window.__runObserver = new MutationObserver((records) => {
+    records.forEach((record, index) => {
+      const later = records.slice(index + 1).find((other) => other.target === record.target);
+      const next = later ? later.oldValue : record.target.getAttribute('data-test-script-state');
+      if (record.oldValue === 'running' && next !== 'running') window.__finishedRuns += 1;
+    });
+  });
+  window.__runObserver.observe(document.body, {
+    subtree: true, attributes: true, attributeOldValue: true, attributeFilter: ['data-test-script-state'],
+  });
 }"""
 DRAWN = """(runs) => {
   const app = document.querySelector('[data-testid="stApp"]');

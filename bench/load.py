@@ -47,7 +47,9 @@ from bench.browser import DRAWN, WATCH_RUNS, peak_rss_mb
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 RESULTS = PROJECT_ROOT / "bench_results"
-PAGES = ("overview", "customers", "complaints", "debt", "churn", "review")
+# In the order a round walks them: a session starts on the overview, and a click on the page
+# already shown starts no run, so the overview comes last.
+PAGES = ("customers", "complaints", "debt", "churn", "review", "overview")
 ROLES = ("analyst", "executive", "manager")  # in turn: session 1 analyst, 2 executive, …
 PASSWORDS = {"analyst": "analyst-demo", "executive": "executive-demo", "manager": "manager-demo"}
 FRESHNESS = re.compile(r"^(Dữ liệu đến hết|Data through) (\d\d/\d\d/\d{4})$")
@@ -163,12 +165,26 @@ async def check_page(tab, where: str, report: Report, after_during: bool) -> Non
                 report.freshness_after_during.append(match.group(2))
 
 
+# A page opened from the sidebar is drawn when the run is over and its title is the link's
+# (no count of runs: one was seen to go uncounted under load, the page drawn all the same).
+PAGE_DRAWN = """(title) => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.getAttribute('data-test-script-state') === 'running') return false;
+  if (document.querySelector('[data-stale="true"]')) return false;
+  if (![...document.querySelectorAll('h1')].some((heading) => heading.innerText.trim() === title)) return false;
+  for (const chart of document.querySelectorAll('[data-testid="stPlotlyChart"]')) {
+    if (!chart.querySelector('.main-svg')) return false;
+  }
+  return true;
+}"""
+
+
 async def open_page(tab, page: str, step_ms: int) -> float:
-    await tab.evaluate(WATCH_RUNS)
     link = tab.locator(f'[data-testid="stSidebarNav"] a[href$="/{"" if page == "overview" else page}"]').first
+    title = (await link.inner_text(timeout=step_ms)).strip()
     started = time.perf_counter()
     await link.click(timeout=step_ms)
-    await wait_drawn(tab, 1, step_ms)
+    await tab.wait_for_function(PAGE_DRAWN, arg=title, timeout=step_ms, polling=200)
     return time.perf_counter() - started
 
 
@@ -207,6 +223,24 @@ async def log_in(tab, base_url: str, role: str, step_ms: int) -> None:
     await wait_drawn(tab, 1, step_ms)
 
 
+PAGE_STATE = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
+  return `script ${app && app.getAttribute('data-test-script-state')}, runs seen ${window.__finishedRuns}, `
+    + `stale elements ${document.querySelectorAll('[data-stale="true"]').length}, `
+    + `charts ${charts.length} (undrawn ${charts.filter((chart) => !chart.querySelector('.main-svg')).length}), `
+    + `at ${location.pathname}, app root ${window.__watchedApp === app ? 'the one watched' : 'drawn anew'}`;
+}"""
+
+
+async def page_state(tab) -> str:
+    """Where a step that failed left the page: what the waits were waiting for."""
+    try:
+        return await tab.evaluate(PAGE_STATE)
+    except Exception as error:
+        return f"page state unknown: {type(error).__name__}"
+
+
 async def walk_every_page(
     tab, name: str, round_number: int, pick_on: int | None, after_during: bool, report: Report, step_ms: int
 ) -> None:
@@ -222,7 +256,8 @@ async def walk_every_page(
             if not name.endswith("(executive)") and await download_first_csv(tab, step_ms):
                 report.downloads += 1
         except Exception as error:  # a timeout or a broken page
-            report.errors.append(f"{where}: {type(error).__name__}: {str(error).splitlines()[0][:200]}")
+            state = await page_state(tab)
+            report.errors.append(f"{where}: {type(error).__name__}: {str(error).splitlines()[0][:200]} ({state})")
 
 
 async def one_session(browser, base_url: str, number: int, args, report: Report, stop: asyncio.Event, during_done):

@@ -9,10 +9,15 @@
    choices made under another scope, and registers the pages;
 4. reads what the filters may be set to from the warehouse, within the scope (or says
    clearly that it cannot be reached), seeds the filter widgets from the link when a
-   session starts (a province outside the scope is dropped with a notice), draws them,
-   and writes the resulting view back into the link;
+   session starts (a province outside the scope is dropped with a notice, a legacy
+   province code is mapped to its current province with a notice), draws them, and
+   writes the resulting view back into the link;
 5. publishes the View (filters, scope, language, options, description) and runs the
    page, which only composes components.
+Steps 4 and 5 are one page run of dashboard/warehouse.py: its queries share one time
+bound (past it: "narrow the filters or try again", never a traceback), and when the
+warehouse cannot be reached the last figures are shown under a warning that says from
+when they are.
 """
 
 import sys
@@ -25,21 +30,24 @@ if str(PROJECT_ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from dashboard import session  # noqa: E402
-from dashboard.filter_options import load_filter_options  # noqa: E402
+from dashboard import download_grace, session, warehouse  # noqa: E402
+from dashboard.filter_options import FilterOptions, load_filter_options  # noqa: E402
 from dashboard.filter_text import describe_filters  # noqa: E402
-from dashboard.formatting import format_date  # noqa: E402
+from dashboard.formatting import format_date, format_datetime  # noqa: E402
 from dashboard.gc_pauses import freeze_long_lived_objects  # noqa: E402
 from dashboard.login import require_login  # noqa: E402
 from dashboard.markdown_text import plain  # noqa: E402
 from dashboard.sidebar import account_panel, filter_widgets, language_switch  # noqa: E402
 from dashboard.strings import t  # noqa: E402
-from dashboard.url_state import from_params, read_query_params, write_query_params  # noqa: E402
-from dashboard.warehouse import WarehouseEmpty, WarehouseUnavailable  # noqa: E402
+from dashboard.url_state import UrlState, from_params, read_query_params, write_query_params  # noqa: E402
+from dashboard.warehouse import QueryTimeout, WarehouseEmpty, WarehouseUnavailable  # noqa: E402
 
 PAGES_DIR = PROJECT_ROOT / "pages"
 # (file, title key, url path). No icons: :material/ icons fetch a web font, and emoji need
 # a colour-emoji font that offline intranet machines often lack (they draw as empty boxes).
+# The first is the default page, served at the root URL ("/"); it is registered a second
+# time, hidden, under its own name, so that /overview?… opens it too (Streamlit gives the
+# default page no other address and answers any unknown one with a "Page not found" dialog).
 PAGES = (
     ("overview.py", "page_overview", "overview"),
     ("customers.py", "page_customers", "customers"),
@@ -48,14 +56,20 @@ PAGES = (
     ("churn.py", "page_churn", "churn"),
     ("review.py", "page_review", "review"),
 )
+MAX_NOTICE_ITEMS = 10  # a notice lists at most this many items from a link, then "and N more"
 
 
 def navigation(lang: str, *, logged_in: bool):
     """Register the pages. Before login they are registered too, but hidden and not run: the
     page the link names (/debt?province=…) is then still the one shown after login."""
+    (default_file, default_key, default_path), *others = PAGES
     pages = [
-        st.Page(PAGES_DIR / file, title=t(key, lang), icon="", url_path=path, default=index == 0)
-        for index, (file, key, path) in enumerate(PAGES)
+        st.Page(PAGES_DIR / default_file, title=t(default_key, lang), icon="", url_path="", default=True),
+        *(st.Page(PAGES_DIR / file, title=t(key, lang), icon="", url_path=path) for file, key, path in others),
+        # Last: a page chosen by its file (st.switch_page) is the first registered with it.
+        st.Page(
+            PAGES_DIR / default_file, title=t(default_key, lang), icon="", url_path=default_path, visibility="hidden"
+        ),
     ]
     return st.navigation(pages, position="sidebar" if logged_in else "hidden")
 
@@ -69,18 +83,39 @@ def warehouse_problem(error: Exception, lang: str) -> None:
     st.caption(t("warehouse_down_detail", lang, detail=str(error) or type(error).__name__))
 
 
-def link_notices(ignored: tuple[str, ...], outside_scope: tuple[str, ...], lang: str) -> None:
-    """What the link asked for and did not get. Values are shown as typed (escaped: a link
-    is outside input), provinces by code only: never the name of one outside the scope."""
-    if outside_scope:
-        st.warning(t("notice_outside_scope", lang, items=plain(", ".join(outside_scope))))
-    others = [item for item in ignored if item not in outside_scope]
+def notice_items(items: list[str], lang: str) -> str:
+    """Items from a link for a notice: escaped for markdown, at most MAX_NOTICE_ITEMS of them.
+    Each was already made showable (url_state.shown_text: no control characters, cut short)."""
+    shown = ", ".join(items[:MAX_NOTICE_ITEMS])
+    if len(items) > MAX_NOTICE_ITEMS:
+        shown += " " + t("notice_more_items", lang, count=len(items) - MAX_NOTICE_ITEMS)
+    return plain(shown)
+
+
+def link_notices(state: UrlState | None, options: FilterOptions, lang: str) -> None:
+    """What the link asked for and did not get, or got mapped. Values are shown as typed (made
+    showable and escaped: a link is outside input), provinces outside the scope by code only:
+    never the name of one outside the scope."""
+    if state is None:
+        return
+    if state.outside_scope:
+        st.warning(t("notice_outside_scope", lang, items=notice_items(list(state.outside_scope), lang)))
+    others = [item for item in state.ignored if item not in state.outside_scope]
     if others:
-        st.warning(t("notice_ignored_params", lang, items=plain(", ".join(others))))
+        st.warning(t("notice_ignored_params", lang, items=notice_items(others, lang)))
+    if state.mapped:
+        # Only kept codes are listed: their current province is within the scope.
+        mapped = [f"province={old} → {new} {options.province(new).name(lang)}" for old, new in state.mapped]
+        st.info(t("notice_legacy_provinces", lang, items=notice_items(mapped, lang)))
+
+
+def too_slow(lang: str, where) -> None:
+    where.warning(t("view_too_slow", lang))
 
 
 def main() -> None:
     st.set_page_config(page_title=t("app_title", "vi"), layout="wide")
+    download_grace.install()  # a file made on click outlives other sessions' runs
     link = read_query_params()
     session.seed_language((link.get("lang") or [None])[-1])
     lang = language_switch()
@@ -91,28 +126,43 @@ def main() -> None:
     scope = session.current_scope()
     session.bind_to_scope(scope)
     st.title(page.title)
+    # Warnings about the whole view go first, above anything the page draws, even when
+    # they are only known later in the run.
+    notices = st.container()
+    stale = notices.empty()
 
+    def figures_are_stale(since) -> None:
+        stale.warning(t("stale_figures", lang, time=format_datetime(since, lang)))
+
+    with warehouse.page_run(on_stale=figures_are_stale):
+        frame_and_page(page, link, user, scope, lang, notices)
+    freeze_long_lived_objects()  # every module is imported now (dashboard/gc_pauses.py)
+
+
+def frame_and_page(page, link: dict[str, list[str]], user, scope, lang: str, notices) -> None:
+    """Filters, link and page: everything that reads the warehouse."""
     try:
         options = load_filter_options(scope)
-    except (WarehouseUnavailable, WarehouseEmpty) as error:
+    except (WarehouseUnavailable, WarehouseEmpty, QueryTimeout) as error:
         account_panel(user, scope, None, lang)
-        warehouse_problem(error, lang)
+        if isinstance(error, QueryTimeout):
+            too_slow(lang, notices)
+        else:
+            warehouse_problem(error, lang)
         st.stop()
     account_panel(user, scope, options, lang)
     if not options.provinces:
         st.warning(t("no_scope", lang))
         st.stop()
 
-    ignored: tuple[str, ...] = ()
-    outside_scope: tuple[str, ...] = ()
+    state = None
     if session.needs_seeding():
         state = from_params(link, options)
         session.seed_widgets(state.filters)
-        ignored, outside_scope = state.ignored, state.outside_scope
     st.sidebar.caption(t("freshness", lang, date=format_date(options.data_through, lang)))
     filters = filter_widgets(options, lang)
     write_query_params(filters, lang)
-    link_notices(ignored, outside_scope, lang)
+    link_notices(state, options, lang)
 
     view = session.View(
         filters=filters,
@@ -126,7 +176,8 @@ def main() -> None:
         page.run()
     except (WarehouseUnavailable, WarehouseEmpty) as error:
         warehouse_problem(error, lang)
-    freeze_long_lived_objects()  # every module is imported now (dashboard/gc_pauses.py)
+    except QueryTimeout:
+        too_slow(lang, notices)
 
 
 main()

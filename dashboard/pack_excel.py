@@ -25,8 +25,10 @@ from dashboard.review_tables import (
     campaign_tables,
     care_table,
     findings_table,
+    is_hidden,
     scorecard_table,
     sla_table,
+    small_cell_mark,
     status_table,
     training_tables,
 )
@@ -102,7 +104,9 @@ def _excel_columns(table: ReviewTable, lang: str) -> list[tuple[Column, str, str
 
 def _write_cell(sheet, row: int, col: int, column: Column, end: str | None, record: dict, formats: _Formats):
     unit = column.unit or record.get("unit") or "count"
-    if column.kind in ("text",):
+    if is_hidden(column, record):  # a small cell: the mark as text, never a number (the note says why)
+        sheet.write_string(row, col, small_cell_mark(formats.lang), formats.text)
+    elif column.kind in ("text",):
         value = record.get(column.key)
         if column.key == "link" and str(value).startswith(("http://", "https://")):
             sheet.write_url(row, col, str(value), string=str(value))  # the finding opens its page

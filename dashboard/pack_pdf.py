@@ -33,6 +33,8 @@ from dashboard.review_tables import (
     cell_text,
     scorecard_table,
     sla_table,
+    small_cell_mark,
+    small_cell_note,
     status_counts,
     training_tables,
 )
@@ -446,7 +448,9 @@ def _area_matrix(pdf: PackPdf, data: ReviewData) -> None:
     if data.breakdown.is_empty():
         return
     pdf.add_page()
-    pdf.section(t("review_breakdown", lang), t("review_matrix_note", lang))
+    note = t("review_matrix_note", lang)
+    hidden = bool(data.breakdown["current_hidden"].any())  # only the period's values are drawn here
+    pdf.section(t("review_breakdown", lang), f"{note} {small_cell_note(lang)}" if hidden else note)
     measures = data.scorecard["measure"].to_list()
     level_order = {"country": 0, "selection": 1, "macro_region": 2, "province_code": 3}
     regions = {region: position for position, region in enumerate(MACRO_REGIONS)}  # north to south
@@ -483,7 +487,10 @@ def _area_matrix(pdf: PackPdf, data: ReviewData) -> None:
                 if row["status"] in LIGHT_STATUS:
                     pdf.set_fill_color(*LIGHT_STATUS[row["status"]])
                     pdf.rect(x + 0.2, y + 0.2, width - 0.4, row_height - 0.4, style="F")
-                text = format_value(row["current"], MEASURES[name].unit, lang, compact=True)
+                if row["current_hidden"]:  # a small cell (queries/disclosure.py)
+                    text = small_cell_mark(lang)
+                else:
+                    text = format_value(row["current"], MEASURES[name].unit, lang, compact=True)
                 pdf.set_xy(x, y)
                 pdf.fitted(text, width, 6.2, bold)
                 pdf.cell(width, row_height, text, align="R")

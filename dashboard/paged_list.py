@@ -180,10 +180,11 @@ def export_bytes(
 
 def _signature(query: Select, lang: str) -> str:
     """Names the list (its SQL and parameters) so the page chooser can tell when it changed.
-    Compiled for the warehouse's dialect: some expressions only compile for DuckDB/PostgreSQL."""
-    from dashboard.warehouse import engine
+    Compiled for the warehouse's dialect (some expressions only compile for DuckDB/PostgreSQL),
+    which stays known while the warehouse is unreachable: the list then shows its last page."""
+    from dashboard.warehouse import dialect
 
-    compiled = query.compile(dialect=engine()[0].dialect)
+    compiled = query.compile(dialect=dialect())
     return f"{lang}|{compiled}|{sorted(compiled.params.items(), key=lambda item: item[0])!r}"
 
 

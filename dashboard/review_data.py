@@ -8,7 +8,10 @@ dashboard/pack_excel.py for the files, so all three always show the same numbers
 
 Places: the scorecard is the selection (filters ∩ role scope). The breakdown adds the
 country (a national aggregate every role may see, see queries.review.country_scope), the
-macro regions when no province is singled out, and each province the user may see.
+macro regions when no province is singled out, and each province the user may see. For a
+scope limited to some provinces, a country figure whose part outside the scope is built
+from fewer than k customers (or units) is hidden: null, flagged in `<period>_hidden`
+(queries/disclosure.py).
 """
 
 from dataclasses import dataclass, field, replace
@@ -23,6 +26,7 @@ from dashboard.findings import Finding, FindingInputs, compute_findings
 from dashboard.formatting import format_month
 from dashboard.strings import t, value_label
 from dashboard.warehouse import run, warehouse_meta_values
+from queries.disclosure import HIDDEN, customers_select, hide_small_cells, limits_provinces
 from queries.filters import Filters, Scope, allowed_provinces
 from queries.metrics import MEASURES
 from queries.review import (
@@ -133,14 +137,15 @@ def area_name(level: str, code: str, options: FilterOptions, lang: str, place: s
 
 def wide(long: pl.DataFrame, keys: tuple[str, ...]) -> pl.DataFrame:
     """Long (measure, period, *keys, value, base, numerator) → one row per measure and keys:
-    current, previous, last_year and the base/numerator of each."""
+    current, previous, last_year and the base/numerator of each (and whether it is hidden,
+    when `long` says so: queries.disclosure.hide_small_cells)."""
     index = ["measure", *keys]
     frame = long.select(*index).unique(maintain_order=True)
     for period in WIDE_COLUMNS:
         part = long.filter(pl.col("period") == period).select(
             *index,
             pl.col("value").alias(period),
-            *(pl.col(name).alias(f"{period}_{name}") for name in PARTS),
+            *(pl.col(name).alias(f"{period}_{name}") for name in (*PARTS, HIDDEN) if name in long.columns),
         )
         frame = frame.join(part, on=index, how="left", nulls_equal=True)
     return frame
@@ -207,6 +212,21 @@ def _scorecard(
     return frame.sort("_order").drop("_order")
 
 
+def _small_cells_hidden(
+    long: pl.DataFrame, names: list[str], periods: dict[str, Filters], scope: Scope
+) -> pl.DataFrame:
+    """The country's figures (`long`, over the whole country) with those hidden whose part
+    outside a limited scope is a small cell (queries/disclosure.py); unchanged, flagged
+    not hidden, for a scope that sees the whole country."""
+    if not limits_provinces(scope):
+        return long.with_columns(pl.lit(False).alias(HIDDEN))
+    national_scope = country_scope(scope)
+    own = run(period_values_select(names, periods, scope), scope)  # the same filters, own provinces only
+    customers = run(customers_select(periods, national_scope), national_scope)
+    own_customers = run(customers_select(periods, scope), scope)
+    return hide_small_cells(long, own, customers, own_customers)
+
+
 def _breakdown(
     names: list[str], periods: dict[str, Filters], period: ReviewPeriod, view, filters: Filters, selection: pl.DataFrame
 ) -> pl.DataFrame:
@@ -221,6 +241,7 @@ def _breakdown(
         national = country_filters(filters)
         national_periods = {name: country_filters(value) for name, value in periods.items()}
         long = run(period_values_select(names, national_periods, national_scope), national_scope)
+        long = _small_cells_hidden(long, names, national_periods, scope)
         targets = run(selection_targets_select(names, national, national_scope), national_scope)
         country = with_status(forget_unknown(wide(long, ()), period, options), targets, ())
         parts.append(country.with_columns(pl.lit("country").alias("level"), pl.lit("").alias("code")))
@@ -235,7 +256,13 @@ def _breakdown(
         parts.append(frame.rename({level: "code"}).with_columns(pl.lit(level).alias("level")))
     columns = ["level", "code", "measure", *WIDE_COLUMNS, "target", "gap", "status"]
     columns += [f"{name}_{part}" for name in WIDE_COLUMNS for part in PARTS]
+    flags = [f"{name}_{HIDDEN}" for name in WIDE_COLUMNS]  # only a country row can be hidden
+    parts = [
+        part.with_columns(pl.lit(False).alias(flag) for flag in flags if flag not in part.columns) for part in parts
+    ]
+    columns += flags
     frame = pl.concat([part.select(columns) for part in parts], how="vertical_relaxed")
+    frame = frame.with_columns(pl.col(flags).fill_null(False))
     # Names in plain Python (a table of areas): no Python callback runs inside Polars (issue 13).
     areas = [area_name(level, code, options, lang, place) for level, code in frame.select("level", "code").iter_rows()]
     return frame.with_columns(pl.Series("area", areas, dtype=pl.String))

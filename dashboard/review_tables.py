@@ -13,6 +13,9 @@ Column kinds:
   interval  row[pair[0]] … row[pair[1]] in `unit` ("pp" for an uplift's interval);
   status    green/amber/red → "Đạt mục tiêu" …;
   trend     a list of values (sparkline; the workbook leaves it out).
+
+A value the small-cell protection hid (row["<key>_hidden"], queries/disclosure.py) reads
+"ẩn (< 10)" in all three, and so does a difference made from it; the table's note says why.
 """
 
 from dataclasses import dataclass
@@ -24,6 +27,7 @@ from dashboard.findings import finding_link, finding_text, page_title
 from dashboard.formatting import MISSING, format_delta, format_number, format_value
 from dashboard.review_data import ReviewData
 from dashboard.strings import t, value_label
+from queries.disclosure import HIDDEN, MIN_UNITS
 from queries.metrics import MEASURES
 from queries.review import SPARK_PERIODS
 
@@ -57,8 +61,26 @@ def _pp(value: float | None, lang: str) -> str:
     return MISSING if value is None else f"{format_number(value * 100, lang, 1)} {t('unit_pp', lang)}"
 
 
+def is_hidden(column: Column, row: dict) -> bool:
+    """The cell shows a value (or a difference of values) hidden as a small cell."""
+    if column.kind not in ("value", "delta", "interval", "pp"):
+        return False
+    keys = column.pair if column.kind in ("delta", "interval") and column.pair else (column.key,)
+    return any(row.get(f"{key}_{HIDDEN}") for key in keys)
+
+
+def small_cell_mark(lang: str) -> str:
+    return t("small_cell_mark", lang, k=MIN_UNITS)
+
+
+def small_cell_note(lang: str) -> str:
+    return t("small_cell_note", lang, k=MIN_UNITS)
+
+
 def cell_text(column: Column, row: dict, lang: str) -> str:
     """What a reader sees in one cell, in the chosen language."""
+    if is_hidden(column, row):
+        return small_cell_mark(lang)
     value = row.get(column.key)
     if column.kind == "text":
         return "" if value is None else str(value)
@@ -164,7 +186,9 @@ def breakdown_table(data: ReviewData, measure: str | None = None) -> ReviewTable
     )
     if measure is not None:
         columns = columns[1:]
-    return ReviewTable("breakdown", t("review_breakdown", lang), columns, tuple(rows))
+    hidden = any(is_hidden(column, row) for row in rows for column in columns)
+    note = small_cell_note(lang) if hidden else ""
+    return ReviewTable("breakdown", t("review_breakdown", lang), columns, tuple(rows), note)
 
 
 def status_counts(data: ReviewData) -> pl.DataFrame:

@@ -21,6 +21,7 @@ from dashboard.filter_options import FilterOptions, default_filters
 from dashboard.markdown_text import plain
 from dashboard.roles import NO_ACCESS, scope_for
 from dashboard.strings import DEFAULT_LANGUAGE, LANGUAGES
+from dashboard.url_state import shown_text
 from queries.filters import Filters, Scope
 
 LANGUAGE_KEY = "lang"
@@ -131,8 +132,9 @@ def seed_page_choice(key: str, param: str, allowed: tuple[str, ...], default: st
         return None
     wanted = st.query_params.get(param)
     st.session_state[key] = wanted if wanted in allowed else default
-    # Shown in a markdown notice: a crafted value must read as text, not as a link or image.
-    return plain(f"{param}={wanted}") if wanted and wanted not in allowed else None
+    # Shown in a markdown notice: a crafted value must read as text (not as a link, an image or
+    # reordered by a right-to-left override), and short.
+    return plain(f"{param}={shown_text(wanted)}") if wanted and wanted not in allowed else None
 
 
 def remember_page_choice(param: str, value: str) -> None:

@@ -19,10 +19,12 @@ from dashboard.formatting import format_month
 from dashboard.login import logout_button
 from dashboard.markdown_text import plain
 from dashboard.strings import LANGUAGES, age_band_label, t, value_label
+from dashboard.url_state import shown_text
 from queries.filters import AGE_BAND_LABELS, COMPARISONS, Filters
 from queries.tables import AREA_TYPES, PLANS, SEGMENTS
 
 KEYS = session.WIDGET_KEYS
+DISPLAY_NAME_CHARS = 80
 
 
 def language_switch() -> str:
@@ -40,7 +42,9 @@ def account_panel(user, scope, options: FilterOptions | None, lang: str) -> None
     """Who is logged in, with which role (and, for a regional manager, which provinces), and
     the log-out button. `options` is None when the warehouse cannot be read."""
     role = value_label("role", user.role, lang)
-    st.sidebar.markdown(t("signed_in_as", lang, name=plain(user.name or user.username), role=role))
+    # The display name may come from an identity provider: shown as text, without control characters.
+    name = plain(shown_text(user.name or user.username, DISPLAY_NAME_CHARS))
+    st.sidebar.markdown(t("signed_in_as", lang, name=name, role=role))
     if scope.provinces is not None and options is not None:
         names = ", ".join(option.name(lang) for option in options.provinces) or "∅"
         st.sidebar.caption(t("scope_provinces", lang, provinces=names))

@@ -73,6 +73,21 @@ TEXT: dict[str, tuple[str, str]] = {
         "Kho dữ liệu chưa có dữ liệu. Hãy nạp dữ liệu (python -m data_seed generate) rồi tải lại trang.",
         "The data warehouse holds no data yet. Load data (python -m data_seed generate) and reload the page.",
     ),
+    # Faults and links
+    "stale_figures": (
+        "Không kết nối được kho dữ liệu. Số liệu đang hiển thị là số liệu lúc {time} và có thể đã cũ.",
+        "The data warehouse cannot be reached. The figures shown are from {time} and may be out of date.",
+    ),
+    "view_too_slow": (
+        "Trang này mất quá nhiều thời gian để tải. Hãy thu hẹp bộ lọc hoặc thử lại.",
+        "This view took too long. Narrow the filters or try again.",
+    ),
+    "notice_legacy_provinces": (
+        "Đường dẫn dùng mã tỉnh cũ (trước khi sáp nhập năm 2025); đã chuyển sang tỉnh/thành hiện nay: {items}",
+        "The link uses old province codes (from before the 2025 merger); they were mapped to the current "
+        "provinces: {items}",
+    ),
+    "notice_more_items": ("và {count} mục khác", "and {count} more"),
     "no_data": (
         "Không có dữ liệu cho bộ lọc đã chọn: {filters}. Hãy mở rộng bộ lọc.",
         "No data for the chosen filters: {filters}. Try widening them.",
@@ -366,6 +381,14 @@ TEXT: dict[str, tuple[str, str]] = {
     "review_level_selection": ("Phạm vi đã chọn", "Selection"),
     "review_level_macro_region": ("Miền", "Region"),
     "review_level_province_code": ("Tỉnh/thành", "Province"),
+    # Small-cell protection (queries/disclosure.py): a figure reaching outside the user's provinces
+    "small_cell_mark": ("ẩn (< {k})", "hidden (< {k})"),
+    "small_cell_note": (
+        "ẩn (< {k}): số liệu gộp cả tỉnh/thành ngoài phạm vi của bạn, mà phần ngoài phạm vi có ít hơn {k} "
+        "khách hàng (hoặc khiếu nại, câu trả lời khảo sát, cuộc gọi), ẩn để bảo vệ thông tin.",
+        "hidden (< {k}): a figure including provinces outside your scope whose part outside it comes from fewer "
+        "than {k} customers (or complaints, survey answers, calls), hidden to protect privacy.",
+    ),
     "review_off_target_summary": (
         "Số địa bàn chưa đạt mục tiêu theo chỉ số (đỏ: chưa đạt, vàng: gần đạt)",
         "Areas off target by indicator (red: off target, amber: close)",

@@ -6,7 +6,15 @@ unknown, malformed or outside what the user may see is dropped and reported, and
 rest of the link still applies. A link can never widen the role scope: a real province
 (or region) the user may not see is dropped like junk and also listed in
 `outside_scope`, so the frame can say plainly why (the notice shows the code the link
-held, never the province's name).
+held, never the province's name). A legacy code of the 63 provinces before the 2025
+merger (`province=30`, Hải Dương) is read as the current province it merged into (31,
+Hải Phòng; queries/reference.py, the importer's mapping), then checked against the scope
+like any other code, and listed in `mapped` for the notice.
+
+Whatever of the link is reported back passes through `shown_text` first: control and
+format characters (a right-to-left override, zero-width or tag characters, line breaks)
+are written as escapes and the text is cut short, so a crafted link cannot reorder or
+hide what the notice says, or fill the page.
 
 Layout (readable, ASCII-only, lists comma-separated):
   ?from=2026-05&to=2026-10&cmp=last_year&region=bac&province=01,31&segment=enterprise
@@ -16,13 +24,15 @@ keeps them and leaves their checking to that page.
 """
 
 import re
-from collections.abc import Mapping
+import unicodedata
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 
 from dashboard.filter_options import FilterOptions, default_filters
 from dashboard.strings import DEFAULT_LANGUAGE, LANGUAGES
 from queries.filters import AGE_BAND_LABELS, COMPARISONS, Filters
+from queries.reference import current_province_code, current_province_codes
 from queries.tables import AREA_TYPES, PLANS, SEGMENTS
 
 REGION_SLUGS = {"bac": "Bắc", "trung": "Trung", "nam": "Nam"}
@@ -38,7 +48,10 @@ LIST_PARAMS = {  # URL key -> Filters field
 FILTER_PARAMS = ("from", "to", "cmp", *LIST_PARAMS, "lang")
 PAGE_PARAMS = frozenset({"map", "review"})  # review: the Review page's period (month, quarter, year)
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_MAX_REPORTED_CHARS = 40  # a pasted junk value is shown shortened in the notice
+_MAX_REPORTED_CHARS = 40  # a pasted junk key or value is shown shortened in the notice
+# Shown as escapes: Unicode "other" (Cc controls, Cf format: bidi overrides and isolates,
+# zero-width and tag characters; Cs, Co, Cn) and the line and paragraph separators.
+_ESCAPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 
 @dataclass(frozen=True)
@@ -47,6 +60,7 @@ class UrlState:
     lang: str
     ignored: tuple[str, ...] = ()  # "key=value" items that were dropped, for the notice
     outside_scope: tuple[str, ...] = ()  # those of them that name a province/region outside the scope
+    mapped: tuple[tuple[str, str], ...] = ()  # (legacy code, current code) of legacy provinces kept
 
 
 def month_param(month: date) -> str:
@@ -86,9 +100,33 @@ def _as_text(value: str | list[str] | tuple[str, ...]) -> str:
     return ",".join(value)
 
 
+def _escaped(text: str) -> Iterator[str]:
+    for char in text:
+        if unicodedata.category(char) in _ESCAPED_CATEGORIES:
+            code = ord(char)
+            yield f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+        else:
+            yield char
+
+
+def shown_text(text: str, limit: int = _MAX_REPORTED_CHARS) -> str:
+    """Text from outside (a link, an identity provider) as it may be shown: every control or
+    format character written as its escape (U+202E as `\\u202e`), at most `limit`
+    characters (cut with "…"). Still to be escaped for markdown (markdown_text.plain)."""
+    pieces: list[str] = []
+    length = 0
+    for piece in _escaped(text):
+        if length + len(piece) > limit:
+            while pieces and length + 1 > limit:  # room for the ellipsis
+                length -= len(pieces.pop())
+            return "".join(pieces) + "…"
+        pieces.append(piece)
+        length += len(piece)
+    return "".join(pieces)
+
+
 def _report(key: str, value: str) -> str:
-    shown = value if len(value) <= _MAX_REPORTED_CHARS else value[: _MAX_REPORTED_CHARS - 1] + "…"
-    return f"{key}={shown}"
+    return f"{shown_text(key)}={shown_text(value)}"
 
 
 def _accepted_values(key: str, options: FilterOptions, regions: tuple[str, ...]) -> dict[str, str]:
@@ -123,18 +161,26 @@ def from_params(params: Mapping[str, str | list[str]], options: FilterOptions) -
     # Regions first: the provinces a link may name depend on them (the sidebar cascade).
     chosen: dict[str, tuple[str, ...]] = {}
     outside: list[str] = []
+    mapped: list[tuple[str, str]] = []
     for key, field_name in LIST_PARAMS.items():
         if key not in texts:
             continue
         accepted = _accepted_values(key, options, chosen.get("regions", ()))
         values: list[str] = []
         for item in (part.strip() for part in texts[key].split(",")):
-            if item in accepted:
-                if accepted[item] not in values:
-                    values.append(accepted[item])
-            elif item:
+            if not item:
+                continue
+            # A legacy province code stands for the current province it merged into, which
+            # must then pass every check a current code passes (region, scope).
+            wanted = (current_province_code(item) or item) if key == "province" else item
+            if wanted in accepted:
+                if accepted[wanted] not in values:
+                    values.append(accepted[wanted])
+                if wanted != item and (item, wanted) not in mapped:
+                    mapped.append((item, wanted))
+            else:
                 ignored.append(_report(key, item))
-                if _outside_scope(key, item, options):
+                if _outside_scope(key, wanted, options):
                     outside.append(_report(key, item))
         chosen[field_name] = tuple(values)
     filters = replace(filters, **chosen)
@@ -143,15 +189,15 @@ def from_params(params: Mapping[str, str | list[str]], options: FilterOptions) -
     if lang not in LANGUAGES:
         ignored.append(_report("lang", lang))
         lang = DEFAULT_LANGUAGE
-    return UrlState(filters=filters, lang=lang, ignored=tuple(ignored), outside_scope=tuple(outside))
+    return UrlState(
+        filters=filters, lang=lang, ignored=tuple(ignored), outside_scope=tuple(outside), mapped=tuple(mapped)
+    )
 
 
 def _outside_scope(key: str, item: str, options: FilterOptions) -> bool:
     """A real province or region that the user's options do not hold (as opposed to junk)."""
-    from dashboard.roles import valid_province_codes
-
     if key == "province":
-        return item in valid_province_codes() and options.province(item) is None
+        return item in current_province_codes() and options.province(item) is None
     if key == "region":
         return item in REGION_SLUGS and REGION_SLUGS[item] not in options.regions()
     return False

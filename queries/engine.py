@@ -8,7 +8,7 @@ import os
 import tomllib
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, make_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DUCKDB_PATH = PROJECT_ROOT / "var" / "warehouse.duckdb"
@@ -18,6 +18,10 @@ SECRETS_PATH = PROJECT_ROOT / ".streamlit" / "secrets.toml"
 # 10 M customers) take the dashboard process to 2.4 GB; bounded, DuckDB evicts or spills
 # to <file>.tmp instead, no slower here (python -m bench), and the process stays < 2 GB.
 READER_MEMORY_LIMIT = "1GB"
+# A reader gives up connecting to PostgreSQL after this long (libpq waits for the operating
+# system otherwise: minutes for a server that silently drops packets), so a page run stays
+# within its time bound (dashboard/warehouse.py). A connect_timeout in the URL wins.
+READER_CONNECT_TIMEOUT_SECONDS = 10
 
 
 def normalise_url(url: str) -> str:
@@ -55,4 +59,6 @@ def make_engine(url: str | None = None, *, read_only: bool = False) -> Engine:
         duckdb_path(url).parent.mkdir(parents=True, exist_ok=True)
         connect_args = {"read_only": True, "config": {"memory_limit": READER_MEMORY_LIMIT}} if read_only else {}
         return create_engine(url, connect_args=connect_args)
+    if read_only and "connect_timeout" not in make_url(url).query:
+        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": READER_CONNECT_TIMEOUT_SECONDS})
     return create_engine(url, pool_pre_ping=True)

@@ -1,5 +1,6 @@
 """Filters and language in the URL: a link reopens the same view; junk is reported, not fatal."""
 
+import unicodedata
 from datetime import date
 from pathlib import Path
 
@@ -8,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard.filter_options import FilterOptions, ProvinceOption, default_filters, month_range
 from dashboard.filter_text import describe_filters
-from dashboard.url_state import from_params, to_params
+from dashboard.url_state import from_params, shown_text, to_params
 from queries.filters import Filters, Scope
 from tests.conftest import log_in
 
@@ -131,6 +132,95 @@ def test_long_junk_is_shortened_in_the_notice():
     assert len(state.ignored[0]) < 60
 
 
+def test_a_long_unknown_key_is_shortened_too():
+    state = from_params({"k" * 5000: "v"}, OPTIONS)
+    assert len(state.ignored) == 1 and len(state.ignored[0]) <= 2 * 40 + 1
+    assert state.ignored[0].endswith("…=v")
+
+
+# --- legacy province codes (the 63 provinces before 1 July 2025) -------------------------
+
+
+def test_a_legacy_province_code_is_mapped_to_its_current_province():
+    # 30 Hải Dương merged into 31 Hải Phòng; 74 Bình Dương into 79 Hồ Chí Minh.
+    state = from_params({"province": "30,74,01"}, OPTIONS)
+    assert state.filters.provinces == ("31", "79", "01")
+    assert state.mapped == (("30", "31"), ("74", "79"))
+    assert state.ignored == () and state.outside_scope == ()
+
+
+def test_a_legacy_code_and_its_current_province_count_once():
+    state = from_params({"province": "31,30"}, OPTIONS)
+    assert state.filters.provinces == ("31",)
+    assert state.mapped == (("30", "31"),)
+
+
+def test_a_legacy_code_is_scope_checked_after_mapping():
+    """The manager of Hà Nội + Hải Phòng: Hải Dương (30) is now Hải Phòng, his; Bình Dương (74)
+    is now Hồ Chí Minh, not his: dropped as outside the scope, by the code the link held."""
+    scoped = FilterOptions(OPTIONS.months, OPTIONS.provinces[:2], OPTIONS.data_through)
+    state = from_params({"province": "30,74"}, scoped)
+    assert state.filters.provinces == ("31",)
+    assert state.mapped == (("30", "31"),)
+    assert state.ignored == ("province=74",)
+    assert state.outside_scope == ("province=74",)
+
+
+def test_a_legacy_code_outside_the_chosen_region_is_dropped():
+    state = from_params({"region": "nam", "province": "30"}, OPTIONS)
+    assert state.filters.provinces == ()
+    assert state.mapped == ()
+    assert state.ignored == ("province=30",)
+
+
+def test_links_map_legacy_codes_as_the_importer_does():
+    """The dashboard reads the reference files itself (queries/reference.py); the importer maps
+    with data_seed/reference.py: every code must come out the same."""
+    from data_seed.reference import legacy_provinces_frame, provinces_frame
+    from queries.reference import current_province_code, current_province_codes
+
+    current = set(provinces_frame()["province_code"])
+    assert current_province_codes() == current
+    importer = {old: new for old, new in legacy_provinces_frame().select("old_code", "new_code").iter_rows()}
+    for old, new in importer.items():
+        assert current_province_code(old) == (old if old in current else new), old
+    assert current_province_code("99") is None and current_province_code("") is None
+
+
+# --- text from the link is shown without control or format characters --------------------
+
+
+def _hidden_characters(text: str) -> list[str]:
+    return [char for char in text if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp")]
+
+
+def test_bidi_and_control_characters_in_a_link_are_escaped_in_the_notice():
+    params = {
+        "province": "\u202e97",  # right-to-left override: would show "79" reversed
+        "segment": "enter\u200bprise",  # zero-width space: looks like a valid value
+        "utm\u2066x": "a\x00b\nc\u2028d",  # isolate in the key; NUL, newline, line separator
+        "tag": "\U000e0041\U000e0042",  # tag characters: invisible text
+    }
+    state = from_params(params, OPTIONS)
+    assert state.filters.provinces == () and state.filters.segments == ()
+    for item in state.ignored:
+        assert _hidden_characters(item) == [], repr(item)
+    assert set(state.ignored) == {
+        "province=\\u202e97",
+        "segment=enter\\u200bprise",
+        "utm\\u2066x=a\\u0000b\\u000ac\\u2028d",
+        "tag=\\U000e0041\\U000e0042",
+    }
+
+
+def test_shown_text_caps_the_length_without_cutting_an_escape():
+    assert shown_text("Nguyễn Văn An") == "Nguyễn Văn An"
+    assert shown_text("a" * 41) == "a" * 39 + "…"
+    shown = shown_text("\u202e" * 100)
+    assert len(shown) <= 40 and shown.endswith("\\u202e…") and _hidden_characters(shown) == []
+    assert shown_text("x" * 10**6, 10) == "x" * 9 + "…"
+
+
 def test_filter_description():
     vi = describe_filters(
         Filters(date(2026, 1, 1), date(2026, 6, 1), "last_year", provinces=("01", "31"), segments=("enterprise",)),
@@ -218,3 +308,46 @@ def test_junk_in_a_link_is_reported_and_ignored(warehouse):
     assert app.query_params["segment"] == "enterprise"
     app.run()  # the notice is shown once, not on every rerun
     assert not app.warning
+
+
+def test_a_legacy_code_in_a_link_opens_the_current_province_with_a_notice(warehouse):
+    """The Hà Nội + Hải Phòng manager follows an old link: Hải Dương (30) opens Hải Phòng (31),
+    Bình Dương (74, now Hồ Chí Minh) is dropped as outside his scope."""
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.query_params.update({"province": "30,74", "lang": "en"})
+    log_in(app, "manager").run()
+    assert not app.exception and not app.error
+    assert app.session_state["_view"].filters.provinces == ("31",)
+    assert app.query_params["province"] == "31"  # the link now names the current code
+    assert [item.value for item in app.info] == [
+        "The link uses old province codes (from before the 2025 merger); they were mapped to the current "
+        "provinces: province=30 → 31 Haiphong"
+    ]
+    assert [item.value for item in app.warning] == [
+        "The link names provinces outside what you may see; they were dropped: province=74"
+    ]
+    assert all("Ho Chi Minh" not in item.value for item in [*app.info, *app.warning])
+
+
+def test_a_right_to_left_override_in_a_link_is_not_shown_raw(warehouse):
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.query_params.update({"segment": "\u202eesirpretne", "map": "\u202eorp", "lang": "en"})
+    log_in(app).run()
+    assert not app.exception
+    notices = [item.value for item in app.warning]
+    assert len(notices) == 2, notices
+    for notice in notices:
+        assert "\u202e" not in notice and "u202e" in notice, repr(notice)
+        assert all(unicodedata.category(char) not in ("Cc", "Cf") for char in notice), repr(notice)
+
+
+def test_a_link_with_many_junk_parameters_gives_a_short_notice(warehouse):
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.query_params.update({f"junk{number}": "x" * 200 for number in range(50)})
+    log_in(app).run()
+    assert not app.exception
+    assert len(app.warning) == 1
+    notice = app.warning[0].value
+    assert notice.endswith("và 40 mục khác")
+    assert notice.count("junk") == 10
+    assert len(notice) < 700
