@@ -39,6 +39,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -155,7 +156,7 @@ async def wait_drawn(tab, runs: int, step_ms: int) -> None:
 async def check_page(tab, where: str, report: Report, after_during: bool) -> None:
     errors = tab.locator(ERROR_SELECTOR)
     if await errors.count():
-        report.errors.append(f"{where}: {(await errors.first.inner_text())[:300]}")
+        report.errors.append(f"{where}: {(await errors.first.inner_text())[:2000]}")
     stamp = tab.get_by_text(FRESHNESS)
     if await stamp.count():
         match = FRESHNESS.match((await stamp.first.inner_text()).strip())
@@ -365,7 +366,10 @@ def run_load(args) -> Report:
         process, base_url = start_server(args.warehouse, var_dir, Path(var_dir) / "streamlit.log")
     require_local(base_url)
     try:
-        asyncio.run(drive(base_url.rstrip("/"), args, report))
+        # Its own thread, so its own event loop: a caller may be inside one already (pytest with
+        # Playwright's sync API, whose loop stays running for the whole test session).
+        with ThreadPoolExecutor(max_workers=1) as runner:
+            runner.submit(asyncio.run, drive(base_url.rstrip("/"), args, report)).result()
         pid = process.pid if process else args.server_pid
         report.server_peak_rss_mb = peak_rss_mb(pid) if pid else None
     finally:

@@ -30,6 +30,7 @@ if str(PROJECT_ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
+import dashboard.preload  # noqa: E402, F401  (before any page code: see its docstring)
 from dashboard import download_grace, session, warehouse  # noqa: E402
 from dashboard.filter_options import FilterOptions, load_filter_options  # noqa: E402
 from dashboard.filter_text import describe_filters  # noqa: E402

@@ -282,8 +282,8 @@ def engine() -> tuple[Engine, str]:
     identity = _file_identity(url)
     with _identities_lock:
         if _identities.get(url, identity) != identity:
-            # DuckDB hands a new connection to a path the database instance that is still
-            # open there, i.e. the replaced file: close every old connection first.
+            # The replaced file's engine is of no more use: free its pool (a new engine never
+            # shares its database instance, see queries.engine._duckdb_reader).
             _engine.clear()
         _identities[url] = identity
     return _engine(url, identity), f"{url}#{identity}"

@@ -8,7 +8,7 @@ import os
 import tomllib
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, make_url
+from sqlalchemy import Engine, create_engine, event, make_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DUCKDB_PATH = PROJECT_ROOT / "var" / "warehouse.duckdb"
@@ -53,12 +53,37 @@ def duckdb_path(url: str) -> Path:
     return Path(url.removeprefix("duckdb:///"))
 
 
+def _duckdb_reader(path: Path) -> Engine:
+    """Read-only connections to the DuckDB file as it is now, never to a file it replaced.
+
+    DuckDB shares one database instance per path within a process: while any connection to
+    a replaced file was still open (a page mid-query when a load swapped the file in), a new
+    connection to the same path got the old instance, and the pool kept serving the old
+    figures after the reload. So each version of the file (inode, modification time) gets
+    its own named in-memory instance that attaches the file read-only; the connections of
+    one version share it (one buffer pool, as before)."""
+    try:
+        status = path.stat()
+        version = f"{status.st_ino}_{status.st_mtime_ns}"
+    except OSError:
+        version = "missing"  # connecting fails below with DuckDB's own message
+    config = {"memory_limit": READER_MEMORY_LIMIT, "temp_directory": f"{path}.tmp"}
+    engine = create_engine(f"duckdb:///:memory:reader_{version}", connect_args={"config": config})
+    quoted = str(path).replace("'", "''")
+
+    @event.listens_for(engine, "connect")
+    def attach_the_file(dbapi_connection, _record) -> None:
+        dbapi_connection.execute(f"ATTACH IF NOT EXISTS '{quoted}' AS warehouse (READ_ONLY)")
+        dbapi_connection.execute("USE warehouse")
+
+    return engine
+
+
 def make_engine(url: str | None = None, *, read_only: bool = False) -> Engine:
     url = resolve_url(url)
     if is_duckdb(url):
         duckdb_path(url).parent.mkdir(parents=True, exist_ok=True)
-        connect_args = {"read_only": True, "config": {"memory_limit": READER_MEMORY_LIMIT}} if read_only else {}
-        return create_engine(url, connect_args=connect_args)
+        return _duckdb_reader(duckdb_path(url)) if read_only else create_engine(url)
     if read_only and "connect_timeout" not in make_url(url).query:
         return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": READER_CONNECT_TIMEOUT_SECONDS})
     return create_engine(url, pool_pre_ping=True)
