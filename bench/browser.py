@@ -24,7 +24,6 @@ SEGMENT_OPTION = "Doanh nghiệp"
 # still counts.
 WATCH_RUNS = """() => {
   window.__finishedRuns = 0;
-  window.__watchedApp = document.querySelector('[data-testid="stApp"]');
   // Each record's old value: a short run whose start and end arrive in one batch still counts.
   // The whole document is watched: an app root drawn anew is still seen.
   if (window.__runObserver) window.__runObserver.disconnect();

@@ -44,7 +44,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bench.browser import DRAWN, WATCH_RUNS, peak_rss_mb
+from bench.browser import peak_rss_mb
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 RESULTS = PROJECT_ROOT / "bench_results"
@@ -56,6 +56,8 @@ PASSWORDS = {"analyst": "analyst-demo", "executive": "executive-demo", "manager"
 FRESHNESS = re.compile(r"^(Dữ liệu đến hết|Data through) (\d\d/\d\d/\d{4})$")
 SEGMENT_LABEL = "Nhóm khách hàng"
 SEGMENT_OPTION = "Doanh nghiệp"
+SEGMENT_IN_LINK = "segment=enterprise"
+FIRST_PAGE_TITLE = "Tổng quan"  # the overview, where a login lands (sessions browse in Vietnamese)
 HEALTH_TIMEOUT_S = 5
 FREEZE_S = 20
 ERROR_SELECTOR = '[data-testid="stException"], [data-testid="stAlertContentError"]'
@@ -149,10 +151,6 @@ async def watchdog(base_url: str, report: Report, stop: asyncio.Event) -> None:
             pass
 
 
-async def wait_drawn(tab, runs: int, step_ms: int) -> None:
-    await tab.wait_for_function(DRAWN, arg=runs, timeout=step_ms, polling=200)
-
-
 async def check_page(tab, where: str, report: Report, after_during: bool) -> None:
     errors = tab.locator(ERROR_SELECTOR)
     if await errors.count():
@@ -166,13 +164,16 @@ async def check_page(tab, where: str, report: Report, after_during: bool) -> Non
                 report.freshness_after_during.append(match.group(2))
 
 
-# A page opened from the sidebar is drawn when the run is over and its title is the link's
-# (no count of runs: one was seen to go uncounted under load, the page drawn all the same).
-PAGE_DRAWN = """(title) => {
+# A step is over when the run is, the page is the one asked for (its title; for a filter,
+# the link carries the choice) and every chart is drawn. No count of runs: under load one
+# was seen to go uncounted, the page drawn all the same.
+DRAWN_AS_ASKED = """({title, search}) => {
   const app = document.querySelector('[data-testid="stApp"]');
   if (!app || app.getAttribute('data-test-script-state') === 'running') return false;
   if (document.querySelector('[data-stale="true"]')) return false;
-  if (![...document.querySelectorAll('h1')].some((heading) => heading.innerText.trim() === title)) return false;
+  const titles = [...document.querySelectorAll('h1')].map((heading) => heading.innerText.trim());
+  if (title && !titles.includes(title)) return false;
+  if (search && !location.search.includes(search)) return false;
   for (const chart of document.querySelectorAll('[data-testid="stPlotlyChart"]')) {
     if (!chart.querySelector('.main-svg')) return false;
   }
@@ -180,12 +181,16 @@ PAGE_DRAWN = """(title) => {
 }"""
 
 
+async def wait_drawn(tab, step_ms: int, *, title: str | None = None, search: str | None = None) -> None:
+    await tab.wait_for_function(DRAWN_AS_ASKED, arg={"title": title, "search": search}, timeout=step_ms, polling=200)
+
+
 async def open_page(tab, page: str, step_ms: int) -> float:
     link = tab.locator(f'[data-testid="stSidebarNav"] a[href$="/{"" if page == "overview" else page}"]').first
     title = (await link.inner_text(timeout=step_ms)).strip()
     started = time.perf_counter()
     await link.click(timeout=step_ms)
-    await tab.wait_for_function(PAGE_DRAWN, arg=title, timeout=step_ms, polling=200)
+    await wait_drawn(tab, step_ms, title=title)
     return time.perf_counter() - started
 
 
@@ -194,10 +199,9 @@ async def pick_segment(tab, step_ms: int) -> float:
     await segment.locator("input").click(timeout=step_ms)
     option = tab.get_by_role("option", name=SEGMENT_OPTION)
     await option.wait_for(timeout=step_ms)
-    await tab.evaluate(WATCH_RUNS)
     started = time.perf_counter()
     await option.click(timeout=step_ms)
-    await wait_drawn(tab, 1, step_ms)
+    await wait_drawn(tab, step_ms, search=SEGMENT_IN_LINK)
     await tab.keyboard.press("Escape")
     return time.perf_counter() - started
 
@@ -219,18 +223,17 @@ async def log_in(tab, base_url: str, role: str, step_ms: int) -> None:
     await form.wait_for(timeout=step_ms)
     await form.locator('input[type="text"]').fill(role)
     await form.locator('input[type="password"]').fill(PASSWORDS[role])
-    await tab.evaluate(WATCH_RUNS)
     await form.locator('[data-testid="stFormSubmitButton"] button').click()
-    await wait_drawn(tab, 1, step_ms)
+    await wait_drawn(tab, step_ms, title=FIRST_PAGE_TITLE)
 
 
 PAGE_STATE = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
   const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
-  return `script ${app && app.getAttribute('data-test-script-state')}, runs seen ${window.__finishedRuns}, `
+  return `script ${app && app.getAttribute('data-test-script-state')}, `
     + `stale elements ${document.querySelectorAll('[data-stale="true"]').length}, `
     + `charts ${charts.length} (undrawn ${charts.filter((chart) => !chart.querySelector('.main-svg')).length}), `
-    + `at ${location.pathname}, app root ${window.__watchedApp === app ? 'the one watched' : 'drawn anew'}`;
+    + `at ${location.pathname}${location.search}`;
 }"""
 
 
