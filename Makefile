@@ -20,9 +20,9 @@ seed: $(BIN)/activate
 	$(BIN)/python -m data_seed generate --customers 200000 --months 36
 
 run: $(BIN)/activate var/warehouse.duckdb
-	$(BIN)/python -m dashboard.users seed-demo
+	$(BIN)/python -m dashboard.access.users seed-demo
 	@echo "Dashboard: http://localhost:$(PORT)"
-	$(BIN)/streamlit run dashboard/app.py --server.port $(PORT) --server.address 0.0.0.0
+	$(BIN)/python -m streamlit run dashboard/app.py --server.port $(PORT) --server.address 0.0.0.0
 
 test: $(BIN)/activate
 	$(BIN)/ruff check .

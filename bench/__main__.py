@@ -48,7 +48,7 @@ def measure(warehouse: Warehouse, arguments: argparse.Namespace) -> dict:
             command += ["--variants", *arguments.variants]
         if arguments.raw:
             command.append("--raw")
-        # AppTest warns about bare mode on every run. The page time bound (dashboard/warehouse.py)
+        # AppTest warns about bare mode on every run. The page time bound (dashboard/frame/warehouse.py)
         # is lifted: the benchmark times queries, and --raw ones ran past 30 s before the marts.
         quiet = {**os.environ, "STREAMLIT_LOGGER_LEVEL": "error", "CRM_QUERY_TIMEOUT_SECONDS": "3600"}
         subprocess.run(command, cwd=PROJECT_ROOT, check=True, env=quiet)

@@ -11,7 +11,7 @@ from datetime import date
 
 from bench.config import END_MONTH
 from bench.timing import cold, warm
-from dashboard.paged_list import count_select, page_select
+from dashboard.charts.paged_list import count_select, page_select
 from queries.customers import customer_list_select, ranked_month_select
 from queries.engine import make_engine
 from queries.filters import Filters, Scope, add_months

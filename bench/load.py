@@ -350,7 +350,7 @@ async def drive(base_url: str, args, report: Report) -> None:
 
 
 def demo_var_dir() -> str:
-    from dashboard.users import seed_demo
+    from dashboard.access.users import seed_demo
 
     folder = tempfile.mkdtemp(prefix="crm-load-")
     seed_demo(Path(folder) / "users.toml", rounds=4)

@@ -68,7 +68,7 @@ def _clear_caches() -> None:
 def demo_users_dir() -> Path:
     """A private CRM_VAR_DIR holding the demo users (users file, audit log, lockout state),
     so the benchmark never touches var/ of a running dashboard."""
-    from dashboard.users import seed_demo
+    from dashboard.access.users import seed_demo
 
     directory = Path(tempfile.mkdtemp(prefix="crm-bench-"))
     os.environ["CRM_VAR_DIR"] = str(directory)
@@ -79,9 +79,9 @@ def demo_users_dir() -> Path:
 def _login(app: AppTest, username: str = "executive") -> None:
     """Log the session in before the first run, as the login form does after a correct
     password (the tests' way: tests/conftest.py log_in)."""
-    from dashboard.audit import vietnam_now
-    from dashboard.auth import start_session
-    from dashboard.users import find_account
+    from dashboard.access.audit import vietnam_now
+    from dashboard.access.auth import start_session
+    from dashboard.access.users import find_account
 
     account = find_account(username)
     if account is None:
@@ -96,7 +96,7 @@ def render(url: str, page: str, variant: Variant, page_file: str) -> Render:
     _login(app)
     app.query_params.update({"lang": "vi", **variant.params})
     result = Render(page, variant.name, 0.0)
-    if page_file != "../pages/overview.py":
+    if page_file != "../pages/overview/page.py":
         app.run()  # the default page first: switch_page needs a running app
         app.switch_page(page_file)
     _clear_caches()

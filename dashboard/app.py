@@ -14,48 +14,46 @@
    writes the resulting view back into the link;
 5. publishes the View (filters, scope, language, options, description) and runs the
    page, which only composes components.
-Steps 4 and 5 are one page run of dashboard/warehouse.py: its queries share one time
+Steps 4 and 5 are one page run of dashboard/frame/warehouse.py: its queries share one time
 bound (past it: "narrow the filters or try again", never a traceback), and when the
 warehouse cannot be reached the last figures are shown under a warning that says from
 when they are.
 """
 
-import sys
+# Started from the project root as `python -m streamlit run dashboard/app.py` (make run,
+# the e2e tests, the benchmark): `python -m` puts the current directory, the project root,
+# on sys.path, so `dashboard`, `pages` and `queries` import as packages. A bare
+# `streamlit run` would only add dashboard/ and fail on the first import.
 from pathlib import Path
 
-# `streamlit run dashboard/app.py` puts dashboard/ on sys.path, not the project root.
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-if str(PROJECT_ROOT) not in sys.path:
-    sys.path.insert(0, str(PROJECT_ROOT))
+import streamlit as st
 
-import streamlit as st  # noqa: E402
+import dashboard.frame.preload  # noqa: F401  (before any page code: see its docstring)
+from dashboard.access.login import require_login
+from dashboard.frame import download_grace, session, warehouse
+from dashboard.frame.filter_options import FilterOptions, load_filter_options
+from dashboard.frame.filter_text import describe_filters
+from dashboard.frame.gc_pauses import freeze_long_lived_objects
+from dashboard.frame.sidebar import account_panel, filter_widgets, language_switch
+from dashboard.frame.url_state import UrlState, from_params, read_query_params, write_query_params
+from dashboard.frame.warehouse import QueryTimeout, WarehouseEmpty, WarehouseUnavailable
+from dashboard.text.formatting import format_date, format_datetime
+from dashboard.text.markdown_text import plain
+from dashboard.text.strings import t
 
-import dashboard.preload  # noqa: E402, F401  (before any page code: see its docstring)
-from dashboard import download_grace, session, warehouse  # noqa: E402
-from dashboard.filter_options import FilterOptions, load_filter_options  # noqa: E402
-from dashboard.filter_text import describe_filters  # noqa: E402
-from dashboard.formatting import format_date, format_datetime  # noqa: E402
-from dashboard.gc_pauses import freeze_long_lived_objects  # noqa: E402
-from dashboard.login import require_login  # noqa: E402
-from dashboard.markdown_text import plain  # noqa: E402
-from dashboard.sidebar import account_panel, filter_widgets, language_switch  # noqa: E402
-from dashboard.strings import t  # noqa: E402
-from dashboard.url_state import UrlState, from_params, read_query_params, write_query_params  # noqa: E402
-from dashboard.warehouse import QueryTimeout, WarehouseEmpty, WarehouseUnavailable  # noqa: E402
-
-PAGES_DIR = PROJECT_ROOT / "pages"
+PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 # (file, title key, url path). No icons: :material/ icons fetch a web font, and emoji need
 # a colour-emoji font that offline intranet machines often lack (they draw as empty boxes).
 # The first is the default page, served at the root URL ("/"); it is registered a second
 # time, hidden, under its own name, so that /overview?… opens it too (Streamlit gives the
 # default page no other address and answers any unknown one with a "Page not found" dialog).
 PAGES = (
-    ("overview.py", "page_overview", "overview"),
-    ("customers.py", "page_customers", "customers"),
-    ("complaints.py", "page_complaints", "complaints"),
-    ("debt.py", "page_debt", "debt"),
-    ("churn.py", "page_churn", "churn"),
-    ("review.py", "page_review", "review"),
+    ("overview/page.py", "page_overview", "overview"),
+    ("customers/page.py", "page_customers", "customers"),
+    ("complaints/page.py", "page_complaints", "complaints"),
+    ("debt/page.py", "page_debt", "debt"),
+    ("churn/page.py", "page_churn", "churn"),
+    ("review/page.py", "page_review", "review"),
 )
 MAX_NOTICE_ITEMS = 10  # a notice lists at most this many items from a link, then "and N more"
 
@@ -137,7 +135,7 @@ def main() -> None:
 
     with warehouse.page_run(on_stale=figures_are_stale):
         frame_and_page(page, link, user, scope, lang, notices)
-    freeze_long_lived_objects()  # every module is imported now (dashboard/gc_pauses.py)
+    freeze_long_lived_objects()  # every module is imported now (dashboard/frame/gc_pauses.py)
 
 
 def frame_and_page(page, link: dict[str, list[str]], user, scope, lang: str, notices) -> None:

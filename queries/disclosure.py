@@ -25,8 +25,8 @@ What is counted (per measure and per period; `hide_small_cells`):
 
 Who. Only scopes limited to some provinces (regional managers); roles that see the whole
 country (executive, analyst, viewer, admin) see every figure, and aggregates of the user's
-own provinces are never hidden. The pages (dashboard/review_*.py, the meeting pack) show
-the mark and the note of dashboard/strings.py ("Small-cell protection"); docs/access.md
+own provinces are never hidden. The pages (dashboard/review/, the meeting pack) show
+the mark and the note of dashboard/text/strings.py ("Small-cell protection"); docs/access.md
 lists where the rule applies.
 """
 

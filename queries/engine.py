@@ -20,7 +20,7 @@ SECRETS_PATH = PROJECT_ROOT / ".streamlit" / "secrets.toml"
 READER_MEMORY_LIMIT = "1GB"
 # A reader gives up connecting to PostgreSQL after this long (libpq waits for the operating
 # system otherwise: minutes for a server that silently drops packets), so a page run stays
-# within its time bound (dashboard/warehouse.py). A connect_timeout in the URL wins.
+# within its time bound (dashboard/frame/warehouse.py). A connect_timeout in the URL wins.
 READER_CONNECT_TIMEOUT_SECONDS = 10
 
 

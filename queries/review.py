@@ -4,7 +4,7 @@ macro region and province, and the figures that explain what changed.
 The review looks at one calendar period (a month, a quarter or a year: `ReviewPeriod`)
 and compares it with the previous period and with the same period a year earlier.
 
-Every function returns a Select (run it with dashboard.warehouse.run or queries.run.run).
+Every function returns a Select (run it with dashboard.frame.warehouse.run or queries.run.run).
 Measures come from the registry by name (queries.metrics): nothing here defines a KPI.
 What worked: training, complaint handling against SLA and care channels are at the end
 of this module; retention campaigns are in queries/uplift.py.

@@ -1,6 +1,6 @@
 """Codes shown as words inside a list select: category 'billing' → 'Cước phí' in the file too.
 
-A customer-level list is paged and downloaded straight from its select (dashboard/paged_list.py),
+A customer-level list is paged and downloaded straight from its select (dashboard/charts/paged_list.py),
 so the words have to be in the select. The dashboard passes its labels in ({code: label});
 they enter the SQL as bound parameters, and a code without a label stays as it is.
 """

@@ -126,7 +126,7 @@ def clear_streamlit_caches():
 # --- access control: logged-in users for AppTest (issue 4) ---------------------------
 # The frame shows only the login form until someone is logged in. AppTest tests log in by
 # putting a session into st.session_state before the first run, exactly what the login
-# form does after a correct password (dashboard.auth.start_session). There is no switch
+# form does after a correct password (dashboard.access.auth.start_session). There is no switch
 # that turns login off: this only works from inside the test process.
 
 DEMO_PASSWORD_ROUNDS = 4  # bcrypt cost for test users: fast, still a real hash
@@ -135,8 +135,8 @@ DEMO_PASSWORD_ROUNDS = 4  # bcrypt cost for test users: fast, still a real hash
 @pytest.fixture()
 def demo_users(tmp_path, monkeypatch) -> dict:
     """CRM_VAR_DIR=tmp_path (users file, login state, audit log) holding the five demo
-    users of dashboard.users.DEMO_USERS: {username: User}. Passwords: "<username>-demo"."""
-    from dashboard.users import seed_demo
+    users of dashboard.access.users.DEMO_USERS: {username: User}. Passwords: "<username>-demo"."""
+    from dashboard.access.users import seed_demo
 
     monkeypatch.setenv("CRM_VAR_DIR", str(tmp_path))
     return {user.username: user for user, _, _ in seed_demo(rounds=DEMO_PASSWORD_ROUNDS)}
@@ -162,9 +162,9 @@ def connect(connections, url: str):
 
 def log_in(app, username: str = "executive"):
     """Log `username` (from the users file of CRM_VAR_DIR) into an AppTest before it runs."""
-    from dashboard.audit import vietnam_now
-    from dashboard.auth import start_session
-    from dashboard.users import find_account
+    from dashboard.access.audit import vietnam_now
+    from dashboard.access.auth import start_session
+    from dashboard.access.users import find_account
 
     account = find_account(username)
     assert account is not None, f"no user {username!r} in the test users file (use the demo_users fixture)"

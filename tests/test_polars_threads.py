@@ -26,7 +26,7 @@ SCRIPT = textwrap.dedent(
     """
     import threading, time
     import polars as pl
-    from dashboard.masking import mask_personal_columns
+    from dashboard.access.masking import mask_personal_columns
 
     people = pl.DataFrame({
         "full_name": [f"Nguyễn Văn An {i}" for i in range(20_000)],

@@ -75,7 +75,7 @@ def chromium_path() -> str:
 def e2e_var_dir(tmp_path_factory) -> Path:
     """The server's var/ directory (CRM_VAR_DIR): the five demo users, a fresh login state
     and audit log. Tests log in through the real form with DEMO_PASSWORDS."""
-    from dashboard.users import seed_demo
+    from dashboard.access.users import seed_demo
 
     var_dir = tmp_path_factory.mktemp("var")
     seed_demo(var_dir / "users.toml", rounds=4)
@@ -83,7 +83,7 @@ def e2e_var_dir(tmp_path_factory) -> Path:
 
 
 def start_server(warehouse_url: str, var_dir: str, log_path: Path) -> tuple[subprocess.Popen, str]:
-    """`streamlit run dashboard/app.py` on a free local port against `warehouse_url`, with
+    """`python -m streamlit run dashboard/app.py` on a free local port against `warehouse_url`, with
     its users and state in `var_dir`; returns once it answers its health check (the e2e
     tests and the benchmark's browser run both start the dashboard this way)."""
     port = free_port()
@@ -126,7 +126,7 @@ def stop_server(process: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="session")
 def app_url(chromium_path, duck_url, tmp_path_factory, e2e_var_dir) -> str:
-    """`streamlit run dashboard/app.py` on a free port against a copy of the small seeded warehouse.
+    """`python -m streamlit run dashboard/app.py` on a free port against a copy of the small seeded warehouse.
 
     A copy, because the server process keeps its DuckDB file locked for as long as it runs:
     on the shared file, every later test in this process that opens it would fail."""

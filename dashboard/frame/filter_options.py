@@ -1,0 +1,96 @@
+"""What the filters may be set to: months with data, provinces in the user's scope.
+
+Built from the warehouse once per data version (dashboard/frame/warehouse.py caches it) and
+read by the sidebar, the URL parser and the filter description, so all three agree on
+what is valid.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from queries.filters import Filters, add_months
+
+
+@dataclass(frozen=True)
+class ProvinceOption:
+    code: str
+    name_vi: str
+    name_en: str
+    region: str  # macro region: Bắc, Trung or Nam
+    lat: float
+    lon: float
+
+    def name(self, lang: str) -> str:
+        return self.name_en if lang == "en" else self.name_vi
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    months: tuple[date, ...]  # months with data, ascending, first-of-month
+    provinces: tuple[ProvinceOption, ...]  # provinces the user may see, by code
+    data_through: date  # last day of the last complete month
+
+    @property
+    def last_month(self) -> date:
+        return self.months[-1]
+
+    def province(self, code: str) -> ProvinceOption | None:
+        return next((option for option in self.provinces if option.code == code), None)
+
+    def province_codes(self) -> tuple[str, ...]:
+        return tuple(option.code for option in self.provinces)
+
+    def provinces_in(self, regions: tuple[str, ...]) -> tuple[ProvinceOption, ...]:
+        """The region → province cascade: every province when no region is chosen."""
+        if not regions:
+            return self.provinces
+        return tuple(option for option in self.provinces if option.region in regions)
+
+    def regions(self) -> tuple[str, ...]:
+        """Macro regions that hold at least one visible province, north to south."""
+        present = {option.region for option in self.provinces}
+        return tuple(region for region in ("Bắc", "Trung", "Nam") if region in present)
+
+
+def month_range(first: date, last: date) -> tuple[date, ...]:
+    months = []
+    month = first
+    while month <= last:
+        months.append(month)
+        month = add_months(month, 1)
+    return tuple(months)
+
+
+def month_end(day: date) -> date:
+    """Last day of the month holding `day` (data_through names the last complete month)."""
+    return add_months(day.replace(day=1), 1) - timedelta(days=1)
+
+
+def default_filters(options: FilterOptions) -> Filters:
+    """The last complete month of the data against the month before."""
+    return Filters(start_month=options.last_month, end_month=options.last_month, comparison="previous")
+
+
+def load_filter_options(scope) -> FilterOptions:
+    """Months with data and the provinces the scope allows, from the warehouse (cached)."""
+    from dashboard.frame.warehouse import WarehouseEmpty, run
+    from queries.dimensions import freshness_select, month_range_select, province_options_select
+
+    freshness = run(freshness_select(), scope)
+    months = run(month_range_select(), scope)
+    provinces = run(province_options_select(scope), scope)
+    first = months["first_month"][0] if months.height else None
+    through = freshness["data_through"][0] if freshness.height else None
+    if first is None or through is None:
+        raise WarehouseEmpty("no revenue months in the warehouse")
+    last = min(through, months["last_month"][0])
+    return FilterOptions(
+        months=month_range(first, last),
+        provinces=tuple(
+            ProvinceOption(
+                row["province_code"], row["name_vi"], row["name_en"], row["macro_region"], row["lat"], row["lon"]
+            )
+            for row in provinces.iter_rows(named=True)
+        ),
+        data_through=month_end(through),
+    )

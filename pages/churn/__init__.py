@@ -1,0 +1,1 @@
+"""The churn page and its data."""

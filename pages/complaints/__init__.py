@@ -1,0 +1,1 @@
+"""The complaints page and its data."""

@@ -1,0 +1,1 @@
+"""The debt page and its data."""
