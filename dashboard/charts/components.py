@@ -15,7 +15,9 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from dashboard.access.exports import audited
 from dashboard.charts.spreadsheet_cells import csv_bytes
+from dashboard.frame.session import published_view
 from dashboard.text.formatting import format_delta, format_month, format_value
 from dashboard.text.strings import t
 from queries.rules import RAG_AMBER_BAND, RAG_AMBER_BAND_POINTS
@@ -225,8 +227,6 @@ def data_table(
     raw numbers (a spreadsheet computes with them). Each download writes an `export`
     line to the audit log (dashboard/access/exports.py) with the user and filters of the page.
     """
-    from dashboard.access.exports import audited
-    from dashboard.frame.session import published_view
 
     renames = {column: label for column, label in (labels or {}).items() if column in frame.columns}
     shown = frame.rename(renames)

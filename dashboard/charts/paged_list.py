@@ -49,9 +49,12 @@ from dashboard.access.exports import record_export
 from dashboard.access.masking import mask_personal_columns
 from dashboard.charts.components import excel_bytes
 from dashboard.charts.spreadsheet_cells import csv_bytes
+from dashboard.frame import session
+from dashboard.frame.warehouse import dialect, engine, run
 from dashboard.text.formatting import format_number
 from dashboard.text.strings import t
 from queries.filters import Scope
+from queries.run import run as run_select
 
 PAGE_SIZE = 50
 EXPORT_CAP = 100_000
@@ -101,8 +104,6 @@ def _shown(frame: pl.DataFrame, scope: Scope, personal_columns: tuple[str, ...],
 
 
 def fetch_total(query: Select, scope: Scope) -> int:
-    from dashboard.frame.warehouse import run
-
     _require_listing(scope)
     _require_order(query)
     return int(run(count_select(query), scope)["rows"][0])
@@ -119,8 +120,6 @@ def fetch_page(
     total: int | None = None,
 ) -> ListPage:
     """Count and one page, from the warehouse (cached per scope), masked for the scope."""
-    from dashboard.frame.warehouse import run
-
     total = fetch_total(query, scope) if total is None else total
     pages = page_count(total, page_size)
     page = min(max(page, 1), pages)
@@ -141,9 +140,6 @@ def export_frame(
     Not cached (a big frame has no business in the result cache) and run on its own
     connection: downloads are made on click, outside the page run.
     """
-    from dashboard.frame.warehouse import engine
-    from queries.run import run as run_select
-
     _require_listing(scope)
     _require_order(query)
     current, _ = engine()
@@ -182,8 +178,6 @@ def _signature(query: Select, lang: str) -> str:
     """Names the list (its SQL and parameters) so the page chooser can tell when it changed.
     Compiled for the warehouse's dialect (some expressions only compile for DuckDB/PostgreSQL),
     which stays known while the warehouse is unreachable: the list then shows its last page."""
-    from dashboard.frame.warehouse import dialect
-
     compiled = query.compile(dialect=dialect())
     return f"{lang}|{compiled}|{sorted(compiled.params.items(), key=lambda item: item[0])!r}"
 
@@ -202,8 +196,6 @@ def paged_list(
 ) -> ListPage | None:
     """Draw the list (table, caption, page chooser, downloads); see the module docstring."""
     import streamlit as st
-
-    from dashboard.frame import session
 
     lang, scope = view.lang, view.scope
     if not scope.can_list_customers:

@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from dashboard.charts.components import axis_format, measure_label, style_figure
+from dashboard.frame import session
 from dashboard.frame.filter_options import FilterOptions
 from dashboard.text.formatting import format_number, format_value
 from dashboard.text.strings import t
@@ -167,8 +168,6 @@ def map_panel(view, measures: dict, measure_names: tuple[str, ...], default: str
     on the very next run).
     """
     import streamlit as st
-
-    from dashboard.frame import session
 
     lang, options = view.lang, view.options
     measure_key, chart_key, picker_key = f"{key}_measure", f"{key}_chart", f"{key}_province"

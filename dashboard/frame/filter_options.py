@@ -8,6 +8,8 @@ what is valid.
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from dashboard.frame.warehouse import WarehouseEmpty, run
+from queries.dimensions import freshness_select, month_range_select, province_options_select
 from queries.filters import Filters, add_months
 
 
@@ -73,8 +75,6 @@ def default_filters(options: FilterOptions) -> Filters:
 
 def load_filter_options(scope) -> FilterOptions:
     """Months with data and the provinces the scope allows, from the warehouse (cached)."""
-    from dashboard.frame.warehouse import WarehouseEmpty, run
-    from queries.dimensions import freshness_select, month_range_select, province_options_select
 
     freshness = run(freshness_select(), scope)
     months = run(month_range_select(), scope)

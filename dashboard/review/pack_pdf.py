@@ -42,7 +42,7 @@ from dashboard.text.strings import t, value_label
 from queries.metrics import MEASURES
 from queries.tables import MACRO_REGIONS
 
-FONT_DIR = Path(__file__).resolve().parent / "assets" / "fonts"
+FONT_DIR = Path(__file__).resolve().parents[1] / "assets" / "fonts"
 FONT = "DejaVu"
 MARGIN = 12.0
 COLOURS = {

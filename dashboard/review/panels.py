@@ -16,9 +16,11 @@ import polars as pl
 import streamlit as st
 
 from dashboard.access import audit
+from dashboard.access.exports import audited
 from dashboard.charts.components import GOOD_COLOUR, style_figure
 from dashboard.frame import session
 from dashboard.frame.url_state import to_params
+from dashboard.frame.warehouse import run
 from dashboard.review.data import ReviewData, known, period_label
 from dashboard.review.findings import finding_text, page_title
 from dashboard.review.tables import (
@@ -32,13 +34,22 @@ from dashboard.review.tables import (
     status_counts,
     training_tables,
 )
+from dashboard.review.targets_io import (
+    csv_bytes,
+    excel_bytes,
+    problems_text,
+    read_targets_file,
+    replace_targets,
+    targets_select,
+)
 from dashboard.text.formatting import format_month, format_number, now_local
 from dashboard.text.strings import t
+from queries.engine import resolve_url
 from queries.metrics import MEASURES
 from queries.review import REVIEW_KINDS
 from queries.rules import RAG_AMBER_BAND, RAG_AMBER_BAND_POINTS
 
-PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
+PAGES_DIR = Path(__file__).resolve().parents[2] / "pages"
 KIND_KEY = "review_kind"
 KIND_PARAM = "review"
 DEFAULT_KIND = "month"
@@ -239,7 +250,7 @@ def findings_panel(data: ReviewData) -> None:
             type="tertiary",
         )
         if clicked:
-            st.switch_page(PAGES_DIR / f"{finding.page}.py", query_params=to_params(finding.filters, lang))
+            st.switch_page(PAGES_DIR / finding.page / "page.py", query_params=to_params(finding.filters, lang))
     st.caption(data.description)
 
 
@@ -262,6 +273,7 @@ def _pack_file(data: ReviewData, content: bytes, fmt: str, file_name: str, secon
 
 def pack_panel(data: ReviewData, base_url: str = "") -> None:
     """One click builds both files; each download is audited (pack_download)."""
+    # Loaded on the Review page only: fpdf alone takes about a second to import.
     from dashboard.review.pack_excel import build_workbook
     from dashboard.review.pack_pdf import build_pdf
 
@@ -324,18 +336,6 @@ def app_base_url() -> str:
 
 def targets_panel(view) -> None:
     """Administrators only: replace targets from a file, download the current ones."""
-    from dashboard.access.exports import audited
-    from dashboard.frame.warehouse import run
-    from dashboard.review.targets_io import (
-        csv_bytes,
-        excel_bytes,
-        problems_text,
-        read_targets_file,
-        replace_targets,
-        targets_select,
-    )
-    from queries.engine import resolve_url
-
     if view.scope.role != "admin":
         return
     lang = view.lang

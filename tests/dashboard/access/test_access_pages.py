@@ -239,7 +239,7 @@ def test_country_wide_roles_on_every_page(counts, users, role):
             assert not [cell for cell in cells if PHONE.search(cell) or MASKED_PHONE.search(cell)], page
         if role == "analyst":  # lists, but personal data masked
             assert not [cell for cell in cells if PHONE.search(cell)], page
-        if page.endswith("overview.py"):
+        if page.endswith("overview/page.py"):
             assert len(app.metric) == 9
             assert app.metric[0].value == counts["country"]
 
@@ -263,7 +263,7 @@ def test_the_regional_manager_never_sees_another_province(users, lang):
             assert scope.provinces == frozenset(MANAGER_PROVINCES) and scope.user == "manager"
             captions = [item.value for item in app.main.caption]
             assert captions and all(not caption.startswith(("Toàn quốc", "Whole country")) for caption in captions)
-            if page.endswith("overview.py"):
+            if page.endswith("overview/page.py"):
                 picker = app.selectbox(key="overview_map_province")
                 assert picker.options[1:] == own
                 spec = json.loads(
