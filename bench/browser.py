@@ -1,7 +1,7 @@
 """In the real browser: how long a filter change takes until every chart has redrawn.
 
 `streamlit run dashboard/app.py` against the benchmark warehouse (Debian Chromium driven
-by playwright, the flags of DESIGN.md; never `playwright install`). For each page: open
+by playwright, the flags of tests/e2e/conftest.py; never `playwright install`). For each page: open
 it, log in through the form as the demo executive, wait until it is drawn, then pick a
 segment in the sidebar and time until the run is over: the link carries the new filter,
 Streamlit's status widget is gone, no element is left stale from the previous run and

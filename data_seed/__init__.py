@@ -1,7 +1,7 @@
 """The synthetic CRM warehouse: generator, loaders, importer, reference data.
 
 ``seed_warehouse()`` is the one entry point the CLI and the test fixtures share
-(DESIGN.md convention 8): same arguments, same warehouse.
+(deterministic fixtures): same arguments, same warehouse.
 """
 
 from collections.abc import Callable

@@ -1,4 +1,4 @@
-"""Data contracts: the rules every warehouse row must obey, declared once (DESIGN.md convention 7).
+"""Data contracts: the rules every warehouse row must obey, declared once as a list (like dbt tests).
 
 Each check answers the same question in two places:
 - ``violations()`` is a SQLAlchemy Core select counting the offending rows in a warehouse

@@ -1,7 +1,7 @@
 """Every knob of the synthetic data, in one place, with the fact it comes from.
 
 Shares are probabilities; hazards are monthly probabilities; money is VND per month.
-Numbers come from ../shared/DOMAIN.md (market facts) or are judgement calls tuned so the
+Numbers are approximate market facts (docs/domain.md) or judgement calls tuned so the
 behaviours the article describes show in the data (docs/data.md lists the outcomes).
 Order of every per-segment tuple: queries.tables.SEGMENTS
 (individual, household, enterprise, government, foreign).
@@ -19,7 +19,7 @@ CHUNK_CUSTOMERS = 250_000
 # individuals. Together about 80 / 12 / 5 / 1.5 / 1.5 %.
 SEGMENT_SHARES_BASE = (0.775, 0.13, 0.065, 0.02, 0.01)
 SEGMENT_SHARES_NEW = (0.835, 0.105, 0.03, 0.008, 0.022)
-# Share of postpaid by segment: overall about 10 % (DOMAIN: ~90 % prepaid).
+# Share of postpaid by segment: overall about 10 % (market: ~90 % prepaid, docs/domain.md).
 POSTPAID_SHARE = (0.05, 0.07, 0.70, 0.80, 0.15)
 # Enterprises weigh more in the two big cities.
 BIG_CITY_ENTERPRISE_BOOST = 1.6
@@ -33,7 +33,7 @@ HAS_TV = (0.04, 0.35, 0.02, 0.05, 0.03)
 HAS_ENTERPRISE_SOLUTIONS = (0.0, 0.0, 0.25, 0.20, 0.0)
 MALE_SHARE = 0.52
 
-# Adult age bands (DOMAIN.md): (lowest age, highest age, share). Age = end year − birth year.
+# Adult age bands (docs/domain.md): (lowest age, highest age, share). Age = end year − birth year.
 AGE_BANDS = ((18, 24, 0.13), (25, 34, 0.22), (35, 44, 0.22), (45, 54, 0.18), (55, 64, 0.14), (65, 85, 0.11))
 # Contact persons of organisations are of working age.
 ORGANISATION_CONTACT_AGES = (25, 60)
@@ -73,7 +73,7 @@ PORTED_IN_SHARE_NEW = 0.10
 PORTED_IN_SHARE_BASE = 0.04
 
 # --- churn -------------------------------------------------------------------------------------------
-# Monthly voluntary hazard by plan (DOMAIN: prepaid 2–4 %, postpaid 0.8–1.5 % in total).
+# Monthly voluntary hazard by plan (market: prepaid 2–4 %, postpaid 0.8–1.5 % in total).
 VOLUNTARY_HAZARD = {"prepaid": 0.021, "postpaid": 0.0095}
 # Prepaid lines that stop topping up expire: involuntary, as a share of the voluntary hazard.
 PREPAID_EXPIRY_SHARE = 0.25
@@ -175,7 +175,7 @@ KEY_ACCOUNT_RESOLUTION = 0.5
 # the long tail of resolution times, the SLA misses and the backlog of old open complaints.
 STUCK_SHARE = 0.03
 STUCK_FACTOR = 12.0
-# SLA targets (DOMAIN: billing ≤ 15 days, others ≤ 30 days, key customers ≤ 10 days).
+# SLA targets (docs/domain.md: billing ≤ 15 days, others ≤ 30 days, key customers ≤ 10 days).
 SLA_HOURS_BILLING = 360
 SLA_HOURS_OTHER = 720
 SLA_HOURS_KEY_ACCOUNT = 240

@@ -1,7 +1,7 @@
 """Reference data shipped with the package: provinces, the 63→34 mapping, market facts, Tết.
 
-The CSV files were copied from ../shared/reference into data_seed/reference/ so the
-project never reads outside its own tree at run time.
+The CSV files in data_seed/reference/ are part of the project (docs/domain.md, "Geography",
+says what they hold); nothing is read from outside the repository at run time.
 """
 
 from datetime import date
@@ -16,7 +16,7 @@ REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
 PROVINCES_CSV = REFERENCE_DIR / "provinces_2025.csv"
 LEGACY_CSV = REFERENCE_DIR / "provinces_legacy_63_to_34.csv"
 
-# Mobile subscription shares of Viettel's competitors (DOMAIN.md, 2023). Port-outs and
+# Mobile subscription shares of Viettel's competitors (2023, docs/domain.md). Port-outs and
 # port-ins are spread over them in proportion (renormalised: Viettel itself is excluded).
 COMPETITOR_MARKET_SHARES: dict[str, float] = {
     "mobifone": 0.16,

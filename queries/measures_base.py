@@ -33,7 +33,7 @@ from sqlalchemy import (
 from queries.filters import AGE_BANDS, Filters, Scope, add_months, customer_conditions, province_condition
 from queries.rules import FREQUENT_DEBTOR_WINDOW_MONTHS
 from queries.sql_functions import as_double, ratio
-from queries.tables import customers, provinces
+from queries.tables import customers, metadata, provinces
 
 DIMENSIONS: tuple[str, ...] = ("month", "province_code", "macro_region", "segment", "plan", "area_type", "age_band")
 PROVINCE_DIMENSIONS: tuple[str, ...] = ("month", "province_code", "macro_region")
@@ -58,6 +58,10 @@ class Measure:
     summable: whether values of parts add up to the whole (provinces, months). None means
     "by unit": counts and money totals add up, rates, means and percentiles do not. ARPU is
     money but a ratio, so it says False.
+    sources: the warehouse tables (queries/tables.py) the measure reads, its facts first
+    (`customers` where the facts are attributed to the customer's province, segment, …);
+    documentation only (docs/measures.md), checked against the select by
+    tests/test_measures_doc.py. The marts the select may read instead are built from these.
     """
 
     name: str
@@ -73,6 +77,7 @@ class Measure:
     dimensions: tuple[str, ...] = DIMENSIONS
     customer_filters: bool = True
     summable: bool | None = None
+    sources: tuple[str, ...] = ()
 
     @property
     def additive(self) -> bool:
@@ -88,6 +93,8 @@ class Measure:
             raise ValueError(f"{self.name}: direction must be -1, 0 or 1")
         if not set(self.dimensions) <= set(DIMENSIONS):
             raise ValueError(f"{self.name}: unknown dimensions {self.dimensions}")
+        if not self.sources or not set(self.sources) <= set(metadata.tables):
+            raise ValueError(f"{self.name}: sources must name tables of queries/tables.py, got {self.sources}")
 
     def label(self, language: str) -> str:
         return self.label_en if language == "en" else self.label_vi

@@ -220,6 +220,7 @@ CHURN_MEASURES: tuple[Measure, ...] = (
         direction=-1,
         kind="flow",
         topic="churn",
+        sources=("churn_events", "customers"),
         build=_port_builder("port_outs"),
     ),
     Measure(
@@ -232,6 +233,7 @@ CHURN_MEASURES: tuple[Measure, ...] = (
         direction=1,
         kind="flow",
         topic="churn",
+        sources=("customers",),
         build=_port_builder("port_ins"),
     ),
     Measure(
@@ -244,6 +246,7 @@ CHURN_MEASURES: tuple[Measure, ...] = (
         direction=1,
         kind="flow",
         topic="churn",
+        sources=("customers", "churn_events"),
         build=_port_builder("net_port"),
     ),
     Measure(
@@ -259,6 +262,7 @@ CHURN_MEASURES: tuple[Measure, ...] = (
         direction=1,
         kind="flow",
         topic="churn",
+        sources=("churn_events", "customers"),
         build=_winback_rate,
     ),
     Measure(
@@ -273,6 +277,7 @@ CHURN_MEASURES: tuple[Measure, ...] = (
         direction=1,
         kind="flow",
         topic="churn",
+        sources=("campaign_targets", "customers"),
         build=_campaign_uplift,
     ),
 )

@@ -278,6 +278,7 @@ def _backlog_measure(label: str, first_day: int, last_day: int | None) -> Measur
         direction=-1,
         kind="stock",
         topic="complaints",
+        sources=("complaints", "customers"),
         build=_backlog_builder(first_day, last_day),
     )
 
@@ -293,6 +294,7 @@ COMPLAINT_MEASURES: tuple[Measure, ...] = (
         direction=-1,
         kind="flow",
         topic="complaints",
+        sources=("complaints", "customers"),
         build=_complaint_count,
     ),
     Measure(
@@ -307,6 +309,7 @@ COMPLAINT_MEASURES: tuple[Measure, ...] = (
         direction=-1,
         kind="flow",
         topic="complaints",
+        sources=("complaints", "revenue_monthly", "customers"),
         build=_complaint_rate,
     ),
     Measure(
@@ -320,6 +323,7 @@ COMPLAINT_MEASURES: tuple[Measure, ...] = (
         direction=-1,
         kind="flow",
         topic="complaints",
+        sources=("complaints", "customers"),
         build=_percentile_builder(opened_facts, "ack_hours", 0.5),
     ),
     Measure(
@@ -334,6 +338,7 @@ COMPLAINT_MEASURES: tuple[Measure, ...] = (
         direction=-1,
         kind="flow",
         topic="complaints",
+        sources=("complaints", "customers"),
         build=_percentile_builder(opened_facts, "ack_hours", 0.9),
     ),
     Measure(
@@ -348,6 +353,7 @@ COMPLAINT_MEASURES: tuple[Measure, ...] = (
         direction=1,
         kind="flow",
         topic="complaints",
+        sources=("complaints", "customers"),
         build=_share_builder(opened_facts, "acknowledged_in_time"),
     ),
     Measure(
@@ -360,6 +366,7 @@ COMPLAINT_MEASURES: tuple[Measure, ...] = (
         direction=-1,
         kind="flow",
         topic="complaints",
+        sources=("complaints", "customers"),
         build=_percentile_builder(resolved_facts, "resolve_hours", 0.5),
     ),
     Measure(
@@ -372,6 +379,7 @@ COMPLAINT_MEASURES: tuple[Measure, ...] = (
         direction=-1,
         kind="flow",
         topic="complaints",
+        sources=("complaints", "customers"),
         build=_percentile_builder(resolved_facts, "resolve_hours", 0.9),
     ),
     Measure(
@@ -388,6 +396,7 @@ COMPLAINT_MEASURES: tuple[Measure, ...] = (
         direction=1,
         kind="flow",
         topic="complaints",
+        sources=("complaints", "customers"),
         build=_share_builder(resolved_facts, "within_sla"),
     ),
     Measure(
@@ -400,6 +409,7 @@ COMPLAINT_MEASURES: tuple[Measure, ...] = (
         direction=1,
         kind="flow",
         topic="complaints",
+        sources=("complaints", "customers"),
         build=_share_builder(resolved_facts, "first_contact"),
     ),
     Measure(
@@ -412,6 +422,7 @@ COMPLAINT_MEASURES: tuple[Measure, ...] = (
         direction=-1,
         kind="flow",
         topic="complaints",
+        sources=("complaints", "customers"),
         build=_share_builder(resolved_facts, "reopened"),
     ),
     Measure(
@@ -424,6 +435,7 @@ COMPLAINT_MEASURES: tuple[Measure, ...] = (
         direction=1,
         kind="flow",
         topic="complaints",
+        sources=("complaints", "customers"),
         build=_csat,
     ),
     Measure(
@@ -436,6 +448,7 @@ COMPLAINT_MEASURES: tuple[Measure, ...] = (
         direction=-1,
         kind="stock",
         topic="complaints",
+        sources=("complaints", "customers"),
         build=_open_complaints,
     ),
     *(_backlog_measure(label, first, last) for label, first, last in BACKLOG_AGE_BUCKETS),

@@ -168,6 +168,7 @@ CUSTOMER_MEASURES: tuple[Measure, ...] = (
         direction=1,
         kind="stock",
         topic="customers",
+        sources=("customers",),
         build=_active_customers,
     ),
     Measure(
@@ -180,6 +181,7 @@ CUSTOMER_MEASURES: tuple[Measure, ...] = (
         direction=1,
         kind="flow",
         topic="customers",
+        sources=("customers",),
         build=_new_customers,
     ),
     Measure(
@@ -192,6 +194,7 @@ CUSTOMER_MEASURES: tuple[Measure, ...] = (
         direction=-1,
         kind="flow",
         topic="customers",
+        sources=("customers",),
         build=_churned_customers,
     ),
     Measure(
@@ -204,6 +207,7 @@ CUSTOMER_MEASURES: tuple[Measure, ...] = (
         direction=1,
         kind="flow",
         topic="customers",
+        sources=("customers",),
         build=_net_adds,
     ),
     Measure(
@@ -218,6 +222,7 @@ CUSTOMER_MEASURES: tuple[Measure, ...] = (
         direction=-1,
         kind="flow",
         topic="customers",
+        sources=("customers",),
         build=_churn_rate_builder("is_churned"),
     ),
     Measure(
@@ -232,6 +237,7 @@ CUSTOMER_MEASURES: tuple[Measure, ...] = (
         direction=-1,
         kind="flow",
         topic="customers",
+        sources=("customers", "churn_events"),
         build=_churn_rate_builder("churned_voluntary"),
     ),
     Measure(
@@ -246,6 +252,7 @@ CUSTOMER_MEASURES: tuple[Measure, ...] = (
         direction=-1,
         kind="flow",
         topic="customers",
+        sources=("customers", "churn_events"),
         build=_churn_rate_builder("churned_involuntary"),
     ),
     Measure(
@@ -258,6 +265,7 @@ CUSTOMER_MEASURES: tuple[Measure, ...] = (
         direction=-1,
         kind="flow",
         topic="customers",
+        sources=("customers",),
         build=_churn_rate_builder("is_churned", annualised=True),
     ),
     Measure(
@@ -270,6 +278,7 @@ CUSTOMER_MEASURES: tuple[Measure, ...] = (
         direction=1,
         kind="flow",
         topic="customers",
+        sources=("customers",),
         build=_retention_rate,
     ),
     Measure(
@@ -284,6 +293,7 @@ CUSTOMER_MEASURES: tuple[Measure, ...] = (
         direction=0,
         kind="stock",
         topic="customers",
+        sources=("customers",),
         build=_customer_share,
     ),
 )

@@ -265,6 +265,7 @@ def _debt_bucket_measure(label: str, first_day: int, last_day: int | None) -> Me
         direction=-1,
         kind="stock",
         topic="debt",
+        sources=("bills", "customers"),
         build=_debt_bucket_builder(first_day, last_day),
     )
 
@@ -281,6 +282,7 @@ DEBT_MEASURES: tuple[Measure, ...] = (
         direction=-1,
         kind="stock",
         topic="debt",
+        sources=("bills", "customers"),
         build=_outstanding_debt,
     ),
     *(_debt_bucket_measure(label, first, last) for label, first, last in DEBT_AGE_BUCKETS),
@@ -294,6 +296,7 @@ DEBT_MEASURES: tuple[Measure, ...] = (
         direction=1,
         kind="flow",
         topic="debt",
+        sources=("bills", "customers"),
         build=_collection_rate,
     ),
     Measure(
@@ -308,6 +311,7 @@ DEBT_MEASURES: tuple[Measure, ...] = (
         direction=-1,
         kind="flow",
         topic="debt",
+        sources=("bills", "customers"),
         build=_dso,
     ),
     Measure(
@@ -322,6 +326,7 @@ DEBT_MEASURES: tuple[Measure, ...] = (
         direction=-1,
         kind="stock",
         topic="debt",
+        sources=("bills", "customers"),
         build=_frequent_debtors,
     ),
 )

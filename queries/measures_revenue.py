@@ -91,6 +91,7 @@ REVENUE_MEASURES: tuple[Measure, ...] = (
         direction=1,
         kind="flow",
         topic="revenue",
+        sources=("revenue_monthly", "customers"),
         build=_revenue,
     ),
     Measure(
@@ -105,6 +106,7 @@ REVENUE_MEASURES: tuple[Measure, ...] = (
         direction=1,
         kind="flow",
         topic="revenue",
+        sources=("revenue_monthly", "customers"),
         build=_arpu,
         summable=False,
     ),
@@ -118,6 +120,7 @@ REVENUE_MEASURES: tuple[Measure, ...] = (
         direction=0,
         kind="flow",
         topic="revenue",
+        sources=("revenue_monthly", "customers"),
         build=_revenue_share,
     ),
 )

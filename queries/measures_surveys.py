@@ -92,6 +92,7 @@ SURVEY_MEASURES: tuple[Measure, ...] = (
         direction=1,
         kind="flow",
         topic="surveys",
+        sources=("surveys", "customers"),
         build=_nps,
     ),
     Measure(
@@ -104,6 +105,7 @@ SURVEY_MEASURES: tuple[Measure, ...] = (
         direction=1,
         kind="flow",
         topic="surveys",
+        sources=("surveys", "customers"),
         build=_mean_builder("csat_score"),
     ),
     *(
@@ -117,6 +119,7 @@ SURVEY_MEASURES: tuple[Measure, ...] = (
             direction=1,
             kind="flow",
             topic="surveys",
+            sources=("surveys", "customers"),
             build=_mean_builder(column),
         )
         for aspect, (column, label_vi, label_en) in ASPECT_COLUMNS.items()

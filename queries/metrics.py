@@ -1,4 +1,4 @@
-"""The measure registry: every KPI of DOMAIN.md, defined once, asked for by name.
+"""The measure registry: every KPI (docs/measures.md, docs/domain.md), defined once, asked for by name.
 
     measure_select(name, filters, scope, by=()) -> Select   # columns [*by, "value", …]
     target_select(name, filters, scope) -> Select           # one row: target, target_rows

@@ -1,6 +1,6 @@
 """Independent Polars computations of what the Customers and Churn pages show (tests only).
 
-Written from the definitions (DOMAIN.md, queries/rules.py, the docstrings of
+Written from the definitions (docs/domain.md, queries/rules.py, the docstrings of
 queries/customers.py and queries/churn.py), not from their SQL: whole raw tables in
 Polars, loops over months, plain filters. Registry measures come from
 tests/measure_reference.py (itself independent of the query layer). Everything here

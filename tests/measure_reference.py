@@ -1,6 +1,6 @@
 """Independent Polars computations of every measure, from the raw tables (tests only).
 
-Written from the KPI definitions (DOMAIN.md and each Measure's description), not from the
+Written from the KPI definitions (each Measure's description, docs/measures.md), not from the
 SQL: loops over months and plain Polars filters, so a mistake in the query layer's joins,
 spine or as-of logic shows up as a difference. Whole tables come into Python here, which
 is allowed in tests only, on the small seeded warehouses.

@@ -2,7 +2,7 @@
 
 Every chart of a topic page goes through `chart_or_note`, so an empty combination of
 filters never draws an empty axis frame (which reads like a broken page) and every
-chart carries the filter description under it (DESIGN.md: captions say what is shown).
+chart carries the filter description under it (a caption says what is shown).
 """
 
 import plotly.graph_objects as go

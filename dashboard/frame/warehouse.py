@@ -1,6 +1,6 @@
 """The dashboard's one door to the warehouse: a cached engine and cached query results.
 
-Caching happens here and nowhere else (DESIGN.md §10):
+Caching happens here and nowhere else (caches are process-wide, so one place keys them all):
 - the engine is a `st.cache_resource`, keyed by the URL and, for DuckDB, by the file's
   identity. The loader replaces the DuckDB file atomically; an open read-only
   connection would keep reading the old file, so a new file means a new engine.

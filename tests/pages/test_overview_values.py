@@ -1,7 +1,7 @@
 """The KPI numbers the Overview shows equal an independent computation from the warehouse.
 
-The independent side reads the raw tables into Polars and applies DOMAIN.md's
-definitions directly (no measure_select, no queries/ code). Two checks per card:
+The independent side reads the raw tables into Polars and applies the KPI
+definitions (docs/measures.md) directly (no measure_select, no queries/ code). Two checks per card:
 - the rendered value and delta strings equal the independent numbers formatted the same way;
 - the card's sparkline carries exact numbers: the KPI for each of the last 12 months.
 """
