@@ -113,7 +113,7 @@ def warehouse_url(request) -> str:
 @pytest.fixture(autouse=True)
 def clear_streamlit_caches():
     """Streamlit caches are process-wide: clear them around every test, so no result
-    depends on which test ran before (see dashboard/warehouse.py for what is cached)."""
+    depends on which test ran before (see dashboard/frame/warehouse.py for what is cached)."""
     import streamlit as st
 
     st.cache_data.clear()
