@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from dashboard.frame.warehouse import WarehouseEmpty, run
-from queries.dimensions import freshness_select, month_range_select, province_options_select
+from queries import dimensions
 from queries.filters import Filters, add_months
 
 
@@ -76,9 +76,9 @@ def default_filters(options: FilterOptions) -> Filters:
 def load_filter_options(scope) -> FilterOptions:
     """Months with data and the provinces the scope allows, from the warehouse (cached)."""
 
-    freshness = run(freshness_select(), scope)
-    months = run(month_range_select(), scope)
-    provinces = run(province_options_select(scope), scope)
+    freshness = run(dimensions.freshness_select(), scope)
+    months = run(dimensions.month_range_select(), scope)
+    provinces = run(dimensions.province_options_select(scope), scope)
     first = months["first_month"][0] if months.height else None
     through = freshness["data_through"][0] if freshness.height else None
     if first is None or through is None:
