@@ -96,7 +96,7 @@ def render(url: str, page: str, variant: Variant, page_file: str) -> Render:
     _login(app)
     app.query_params.update({"lang": "vi", **variant.params})
     result = Render(page, variant.name, 0.0)
-    if page_file != "../pages/overview/page.py":
+    if page_file != "../pages/overview/overview.py":
         app.run()  # the default page first: switch_page needs a running app
         app.switch_page(page_file)
     _clear_caches()

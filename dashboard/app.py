@@ -48,12 +48,12 @@ PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
 # time, hidden, under its own name, so that /overview?… opens it too (Streamlit gives the
 # default page no other address and answers any unknown one with a "Page not found" dialog).
 PAGES = (
-    ("overview/page.py", "page_overview", "overview"),
-    ("customers/page.py", "page_customers", "customers"),
-    ("complaints/page.py", "page_complaints", "complaints"),
-    ("debt/page.py", "page_debt", "debt"),
-    ("churn/page.py", "page_churn", "churn"),
-    ("review/page.py", "page_review", "review"),
+    ("overview/overview.py", "page_overview", "overview"),
+    ("customers/customers.py", "page_customers", "customers"),
+    ("complaints/complaints.py", "page_complaints", "complaints"),
+    ("debt/debt.py", "page_debt", "debt"),
+    ("churn/churn.py", "page_churn", "churn"),
+    ("review/review.py", "page_review", "review"),
 )
 MAX_NOTICE_ITEMS = 10  # a notice lists at most this many items from a link, then "and N more"
 

@@ -22,7 +22,7 @@ def read_tables(duck_url: str, names: tuple[str, ...]) -> dict[str, pl.DataFrame
 
 def open_page(page: str, params: dict, user: str = "executive") -> AppTest:
     """The app opened with the link's `params`, logged in as `user`, straight on `page`
-    (e.g. "../pages/debt/page.py"): one run, not the Overview first."""
+    (e.g. "../pages/debt/debt.py"): one run, not the Overview first."""
     app = AppTest.from_file(APP, default_timeout=TIMEOUT)
     app.query_params.update(params)
     log_in(app, user)

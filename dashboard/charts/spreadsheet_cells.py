@@ -15,7 +15,7 @@ a spreadsheet reads them as numbers, runs nothing, and a phone number keeps its 
 Number columns are never touched: only text columns can carry a formula.
 
 Excel files need none of this: our writers store text cells as strings, which Excel
-never evaluates (tests/test_spreadsheet_cells.py reads them back to prove it).
+never evaluates (tests/dashboard/charts/test_spreadsheet_cells.py reads them back to prove it).
 """
 
 import polars as pl

@@ -10,7 +10,7 @@ cancelled (seen under load: bench/load.py, tests/e2e/test_load_browser.py).
 ``install()`` gives every downloadable file a grace period, GRACE_S from its creation,
 before it can be marked for deletion; after that Streamlit's own clean-up goes on as
 before. It replaces the metadata class Streamlit's media file manager creates, which is
-the one place that decides; tests/test_download_grace.py pins the behaviour, so an
+the one place that decides; tests/dashboard/frame/test_download_grace.py pins the behaviour, so an
 upgrade of Streamlit that changes it fails a test instead of failing users.
 """
 

@@ -250,7 +250,9 @@ def findings_panel(data: ReviewData) -> None:
             type="tertiary",
         )
         if clicked:
-            st.switch_page(PAGES_DIR / finding.page / "page.py", query_params=to_params(finding.filters, lang))
+            st.switch_page(
+                PAGES_DIR / finding.page / f"{finding.page}.py", query_params=to_params(finding.filters, lang)
+            )
     st.caption(data.description)
 
 

@@ -340,7 +340,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "Tệp tải về chỉ chứa {cap} dòng đầu trong tổng {total} dòng. Hãy thu hẹp bộ lọc để tải đủ.",
         "The download holds the first {cap} of {total} rows. Narrow the filters to get them all.",
     ),
-    # Periodic review and the meeting pack (pages/review/page.py, dashboard/review/)
+    # Periodic review and the meeting pack (pages/review/review.py, dashboard/review/)
     "review_period": ("Kỳ đánh giá", "Review period"),
     "review_kind_month": ("Tháng", "Month"),
     "review_kind_quarter": ("Quý", "Quarter"),
@@ -563,7 +563,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "review_targets_rejected": ("Tệp bị từ chối, không có thay đổi nào:", "The file was rejected; nothing changed:"),
     "review_targets_download_csv": ("Tải mục tiêu hiện tại (CSV)", "Download current targets (CSV)"),
     "review_targets_download_excel": ("Tải mục tiêu hiện tại (Excel)", "Download current targets (Excel)"),
-    # Complaints and Debt pages (issue 6: pages/complaints/page.py, pages/debt/page.py, pages/complaints/data.py, …)
+    # Complaints and Debt pages (pages/complaints/, pages/debt/)
     "chart_no_data": (
         "Không có số liệu để vẽ biểu đồ này với bộ lọc: {filters}.",
         "Nothing to chart here for: {filters}.",

@@ -1,6 +1,6 @@
 """The Churn page: every figure it shows equals an independent computation from the warehouse
 (tests/customers_churn_reference.py, tests/measure_reference.py) for the two filter
-combinations of tests/test_customers_page.py; the article's effects are visible in its data;
+combinations of tests/pages/test_customers_page.py; the article's effects are visible in its data;
 it renders in vi and en with default, one-province and empty filters.
 
 As for the Customers page, chart data is asserted through the data functions the page calls

@@ -20,7 +20,7 @@ from queries import rules
 from tests import page_helpers as pages
 from tests.page_helpers import assert_clean, read_tables, table_with
 
-PAGE = "../pages/complaints/page.py"
+PAGE = "../pages/complaints/complaints.py"
 HEADLINE = {
     "vi": [
         "Số khiếu nại",

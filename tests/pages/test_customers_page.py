@@ -210,7 +210,7 @@ def open_page(params: dict, user: str = "executive", page: str = "customers") ->
     app.query_params.update(params)
     log_in(app, user)
     app.run()
-    app.switch_page(f"../pages/{page}/page.py").run()
+    app.switch_page(f"../pages/{page}/{page}.py").run()
     assert not app.exception, [item.value for item in app.exception]
     assert not app.error, [item.value for item in app.error]
     return app

@@ -20,7 +20,7 @@ from queries.rules import FREQUENT_DEBTOR_LATE_BILLS, FREQUENT_DEBTOR_WINDOW_MON
 from tests import page_helpers as pages
 from tests.page_helpers import assert_clean, read_tables, table_with
 
-PAGE = "../pages/debt/page.py"
+PAGE = "../pages/debt/debt.py"
 SECTIONS = ("debt_ageing", "debt_trend", "debt_collection", "debt_pipeline", "debt_frequent", "debt_largest")
 AS_OF = date(2026, 10, 31)
 

@@ -21,7 +21,7 @@ from tests.conftest import log_in
 from tests.dashboard.frame.test_app import APP, FRESHNESS, HANOI, TIMEOUT
 from tests.measure_reference import load_raw, reference_value
 
-REVIEW = "../pages/review/page.py"
+REVIEW = "../pages/review/review.py"
 TITLES = {"vi": "Đánh giá định kỳ", "en": "Periodic review"}
 SUBHEADERS = {
     "vi": [

@@ -184,7 +184,7 @@ def downloads(monkeypatch) -> dict:
 def test_nothing_but_the_login_form_before_login(demo_users, monkeypatch, tmp_path):
     # A warehouse that does not exist: if anything touched it, the page would say so.
     monkeypatch.setenv("WAREHOUSE_URL", f"duckdb:///{tmp_path / 'nowhere.duckdb'}")
-    for page in (None, "../pages/debt/page.py"):
+    for page in (None, "../pages/debt/debt.py"):
         app = AppTest.from_file(APP, default_timeout=TIMEOUT)
         app.query_params.update({"province": "79", "lang": "en"})
         app.run()
@@ -239,7 +239,7 @@ def test_country_wide_roles_on_every_page(counts, users, role):
             assert not [cell for cell in cells if PHONE.search(cell) or MASKED_PHONE.search(cell)], page
         if role == "analyst":  # lists, but personal data masked
             assert not [cell for cell in cells if PHONE.search(cell)], page
-        if page.endswith("overview/page.py"):
+        if page.endswith("overview/overview.py"):
             assert len(app.metric) == 9
             assert app.metric[0].value == counts["country"]
 
@@ -263,7 +263,7 @@ def test_the_regional_manager_never_sees_another_province(users, lang):
             assert scope.provinces == frozenset(MANAGER_PROVINCES) and scope.user == "manager"
             captions = [item.value for item in app.main.caption]
             assert captions and all(not caption.startswith(("Toàn quốc", "Whole country")) for caption in captions)
-            if page.endswith("overview/page.py"):
+            if page.endswith("overview/overview.py"):
                 picker = app.selectbox(key="overview_map_province")
                 assert picker.options[1:] == own
                 spec = json.loads(

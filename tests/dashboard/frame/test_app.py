@@ -19,12 +19,12 @@ PROJECT_ROOT = Path(__file__).resolve().parents[3]
 APP = PROJECT_ROOT / "dashboard" / "app.py"
 TIMEOUT = 120
 PAGES = {  # page file (relative to the app) -> title (vi, en)
-    "../pages/overview/page.py": ("Tổng quan", "Overview"),
-    "../pages/customers/page.py": ("Khách hàng", "Customers"),
-    "../pages/complaints/page.py": ("Khiếu nại", "Complaints"),
-    "../pages/debt/page.py": ("Nợ cước", "Debt"),
-    "../pages/churn/page.py": ("Rời mạng", "Churn"),
-    "../pages/review/page.py": ("Đánh giá định kỳ", "Periodic review"),
+    "../pages/overview/overview.py": ("Tổng quan", "Overview"),
+    "../pages/customers/customers.py": ("Khách hàng", "Customers"),
+    "../pages/complaints/complaints.py": ("Khiếu nại", "Complaints"),
+    "../pages/debt/debt.py": ("Nợ cước", "Debt"),
+    "../pages/churn/churn.py": ("Rời mạng", "Churn"),
+    "../pages/review/review.py": ("Đánh giá định kỳ", "Periodic review"),
 }
 FRESHNESS = {"vi": "Dữ liệu đến hết 31/10/2026", "en": "Data through 31/10/2026"}
 HANOI = {"vi": "Hà Nội", "en": "Hanoi"}
@@ -37,7 +37,7 @@ def open_app(params: dict | None = None, page: str | None = None, user: str = "e
     app.query_params.update(params or {})
     log_in(app, user)
     app.run()
-    if page and page != "../pages/overview/page.py":
+    if page and page != "../pages/overview/overview.py":
         app.switch_page(page).run()
     return app
 
@@ -96,7 +96,7 @@ def test_every_page_renders(warehouse, empty_selection, page, lang):
         captions = [item.value for item in app.main.caption]
         if params.get("province") == "01" and "segment" not in params:
             assert any(caption.startswith(HANOI[lang] + " · ") for caption in captions), captions
-        if page == "../pages/overview/page.py" and "segment" in params:
+        if page == "../pages/overview/overview.py" and "segment" in params:
             assert len(app.info) == 1 and app.info[0].value.startswith(
                 "Không có dữ liệu" if lang == "vi" else "No data"
             )

@@ -32,7 +32,7 @@ from tests.conftest import log_in
 APP = str(Path(__file__).resolve().parents[3] / "dashboard" / "app.py")
 OUTPUT_TYPES = ("title", "header", "subheader", "markdown", "caption", "metric", "alert", "plotly_chart",
                 "arrow_data_frame", "table", "json")  # fmt: skip
-PAGES = [f"../pages/{name}/page.py" for name in ("overview", "customers", "complaints", "debt", "churn", "review")]
+PAGES = [f"../pages/{name}/{name}.py" for name in ("overview", "customers", "complaints", "debt", "churn", "review")]
 STALE = {
     "vi": "Không kết nối được kho dữ liệu. Số liệu đang hiển thị là số liệu lúc {time} và có thể đã cũ.",
     "en": "The data warehouse cannot be reached. The figures shown are from {time} and may be out of date.",
@@ -129,7 +129,7 @@ def test_every_page_keeps_what_it_showed_when_the_warehouse_goes_away(duck_url, 
     app = AppTest.from_file(APP, default_timeout=120)
     app.query_params.update({"lang": "en"})
     log_in(app).run()
-    if page != "../pages/overview/page.py":
+    if page != "../pages/overview/overview.py":
         app.switch_page(page).run()
     assert not app.exception and not app.error and not app.warning
     shown = drawn_values(app)

@@ -278,7 +278,7 @@ def test_a_copied_link_reopens_the_same_view_in_a_new_session(warehouse):
     )  # fmt: skip
     link = dict(first.query_params)
 
-    for page in (None, "../pages/debt/page.py"):
+    for page in (None, "../pages/debt/debt.py"):
         second = AppTest.from_file(APP, default_timeout=120)
         second.query_params.update(link)
         log_in(second).run()

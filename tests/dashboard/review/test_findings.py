@@ -2,7 +2,7 @@
 
 The planted outage (docs/data.md: Thanh Hóa, end month − 5 = May 2026) must come out as
 the top complaint finding for Thanh Hóa when May 2026 is reviewed. Complaints are rare,
-so, like tests/test_behaviours.py, this module seeds its own larger warehouse: 100,000
+so, like tests/pages/test_behaviours.py, this module seeds its own larger warehouse: 100,000
 customers, seed 7 (the demo's seed; its outage month holds ≈ 20 complaints in Thanh Hóa
 against 1–3 in the months around it).
 """

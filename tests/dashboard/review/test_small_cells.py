@@ -46,7 +46,7 @@ OVERLAP = {"segments": ("enterprise",), "plans": ("prepaid",), "area_types": ("u
 MARK = {"vi": "ẩn (< 10)", "en": "hidden (< 10)"}
 NOTE = {"vi": "ít hơn 10 khách hàng", "en": "fewer than 10 customers"}
 PERIODS = ("current", "previous", "last_year")
-REVIEW = "../pages/review/page.py"
+REVIEW = "../pages/review/review.py"
 
 
 @pytest.fixture()
