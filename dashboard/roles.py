@@ -13,8 +13,8 @@ needs lists too gets a second, data role.
 from dataclasses import dataclass
 from functools import cache
 
-from data_seed.reference import province_codes
 from queries.filters import Scope
+from queries.reference import province_codes
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,11 @@ import time
 from datetime import date, datetime
 from pathlib import Path
 
+from data_seed import seed_warehouse
+from data_seed.generate_calendar import last_complete_month
+from data_seed.importer import import_directory
+from data_seed.refresh import add_arguments as refresh_arguments
+from data_seed.refresh import run_command as run_refresh
 from queries.engine import resolve_url
 
 
@@ -51,8 +56,6 @@ def parser() -> argparse.ArgumentParser:
         help="load even if a table would lose more than half of the rows it has now (e.g. a deliberately smaller "
         "extract, or emptying the warehouse)",
     )
-    from data_seed.refresh import add_arguments as refresh_arguments
-
     refresh_arguments(
         commands.add_parser("refresh", help="rebuild the marts from the raw tables (loads and imports do it already)")
     )
@@ -60,9 +63,6 @@ def parser() -> argparse.ArgumentParser:
 
 
 def run_generate(arguments: argparse.Namespace) -> int:
-    from data_seed import seed_warehouse
-    from data_seed.generate_calendar import last_complete_month
-
     url = resolve_url(arguments.url)
     end_month = arguments.end_month or last_complete_month()
     started = time.perf_counter()
@@ -84,8 +84,6 @@ def run_generate(arguments: argparse.Namespace) -> int:
 
 
 def run_import(arguments: argparse.Namespace) -> int:
-    from data_seed.importer import import_directory
-
     return import_directory(arguments.directory, resolve_url(arguments.url), force=arguments.force)
 
 
@@ -94,9 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.command == "generate":
         return run_generate(arguments)
     if arguments.command == "refresh":
-        from data_seed.refresh import run_command
-
-        return run_command(arguments)
+        return run_refresh(arguments)
     return run_import(arguments)
 
 

@@ -29,13 +29,13 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Table, func, inspect, select
 
-from data_seed import reference
-from data_seed.contracts import CHECKS, ROW, Check, Relationship, Unique
 from data_seed.generate_calendar import VIETNAM
 from data_seed.import_files import IMPORTED_TABLES, LISTED_TABLES, REQUIRED_FILES, empty_frame, find_files, read_table
-from data_seed.import_report import Problem, ProblemLog
 from data_seed.load import atomic_load, polars_type
+from queries import reference
+from queries.contracts import CHECKS, ROW, Check, Relationship, Unique
 from queries.engine import duckdb_path, is_duckdb, make_engine
+from queries.import_report import Problem, ProblemLog
 
 # When two old provinces merge, their monthly contact counts add up in the new one.
 SUM_WHEN_PROVINCES_MERGE = ("care_contacts_monthly",)
@@ -171,7 +171,7 @@ class Validated:
 
 
 def reference_frames() -> tuple[pl.DataFrame, pl.DataFrame]:
-    """provinces and legacy_provinces, from the project's reference data (data_seed/reference.py)."""
+    """provinces and legacy_provinces, from the project's reference data (queries/reference.py)."""
     return reference.provinces_frame(), reference.legacy_provinces_frame()
 
 

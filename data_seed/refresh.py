@@ -74,8 +74,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 
+from data_seed.ddl import DUCKDB_MEMORY_LIMIT, MART_POSTGRES_INDEXES, create_table_ddl, now_in_vietnam, quoted
 from queries.customers import listed_customers, ranked_customers
 from queries.debt import debtor_rows, stage_event_rows
+from queries.engine import duckdb_path, is_duckdb, normalise_url, resolve_url
 from queries.filters import add_months
 from queries.marts import (
     MART_TABLES,
@@ -173,8 +175,6 @@ class Runner:
 
     def create_temporary(self, work_table: Table) -> None:
         """A scratch table for this connection (dropped by the caller, or at disconnect)."""
-        from data_seed.load import create_table_ddl
-
         dialect_name = "duckdb" if self.dialect.name == "duckdb" else "postgresql"
         ddl = create_table_ddl(work_table, dialect_name)
         self.execute_sql(ddl.replace("CREATE TABLE", "CREATE TEMPORARY TABLE", 1))
@@ -875,15 +875,11 @@ def _builds(marts: Sequence[Table]) -> set[str]:
 
 
 def _now() -> str:
-    from data_seed.load import now_in_vietnam
-
     return now_in_vietnam()
 
 
 def marts_current(url: str) -> bool:
     """True when the warehouse's marts were built from its current data."""
-    from queries.engine import is_duckdb, normalise_url
-
     url = normalise_url(url)
     engine = create_engine(url, connect_args={"read_only": True} if is_duckdb(url) else {})
     try:
@@ -945,9 +941,7 @@ def out_of_date(rows: Iterable[tuple[str, str]]) -> tuple[list[Table], list[Tabl
 
 
 def add_postgres_indexes(runner: Runner, tables: Sequence[Table]) -> None:
-    """The indexes data_seed.load gives the marts, for marts created outside a load."""
-    from data_seed.load import MART_POSTGRES_INDEXES, quoted
-
+    """The indexes a load gives the marts (data_seed.ddl), for marts created outside a load."""
     names = {table.name for table in tables}
     for table_name, columns in MART_POSTGRES_INDEXES:
         if table_name in names:
@@ -964,8 +958,6 @@ def refresh_connection(
     log: Callable[[str], None] = lambda message: None,
 ) -> Plan:
     """Create missing marts, refresh them, give the data a new version. The caller commits."""
-    from data_seed.load import create_table_ddl, quoted
-
     runner = Runner(dbapi_connection, dialect)
     dialect_name = "duckdb" if dialect.name == "duckdb" else "postgresql"
     missing, changed = out_of_date(runner.rows(stored_columns_select()))
@@ -994,8 +986,6 @@ def refresh_connection(
 
 def refresh_url(url: str, *, full: bool = False, since: date | None = None, log: Callable[[str], None] = print) -> Plan:
     """The `refresh` command for the warehouse at `url`, all or nothing."""
-    from queries.engine import duckdb_path, is_duckdb, normalise_url
-
     url = normalise_url(url)
     if is_duckdb(url):
         return _refresh_duckdb_file(duckdb_path(url), full=full, since=since, log=log)
@@ -1029,8 +1019,6 @@ def _refresh_duckdb_file(path: Path, *, full: bool, since: date | None, log) -> 
     """On a copy of the file, swapped in at the end: open dashboards keep the old file until
     then, and a failure leaves it untouched."""
     import duckdb
-
-    from data_seed.load import DUCKDB_MEMORY_LIMIT
 
     if not full and since is None and marts_current(f"duckdb:///{path}"):
         log("marts: marts are current")
@@ -1072,8 +1060,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_command(arguments: argparse.Namespace) -> int:
-    from queries.engine import resolve_url
-
     url = resolve_url(arguments.url)
     started = time.perf_counter()
     decided = refresh_url(url, full=arguments.full, since=arguments.since, log=lambda line: print(line, flush=True))

@@ -9,7 +9,7 @@ built here from the registry's own pieces, so each rule exists once:
 - which complaints: opened in the period (volume, acknowledgement), resolved in the period
   (resolution, SLA, quality), open at the period end (backlog, breaches), as in
   queries/measures_complaints.py, whose fact subqueries are reused where they fit;
-- the SLA target of a complaint: measures_complaints.sla_target_hours (the named settings of
+- the SLA target of a complaint: queries.sla.sla_target_hours (the named settings of
   queries/rules.py), for the SLA shares and the breaches alike;
 - the scope: measures_base.customer_scope (filters ∩ role scope) on every customer-based
   select, measures_base.province_scope on care_contacts_monthly (no customer there).
@@ -47,8 +47,9 @@ from queries.measures_base import (
     timestamp_bounds,
     with_customer,
 )
-from queries.measures_complaints import opened_facts, resolved_facts, sla_target_hours
+from queries.measures_complaints import opened_facts, resolved_facts
 from queries.rules import COMPLAINT_RATE_MONTHS
+from queries.sla import sla_target_hours
 from queries.sql_functions import as_double, hours_between, month_start, percentile, ratio
 from queries.tables import care_contacts_monthly, complaints, customers, provinces, revenue_monthly
 from queries.value_labels import Labels, column_labels, labelled
@@ -60,7 +61,7 @@ SLA_CLASSES: tuple[str, ...] = ("key_account", "billing", "other")
 
 
 def sla_class() -> ColumnElement:
-    """Which target applies (same order of precedence as measures_complaints.sla_target_hours)."""
+    """Which target applies (same order of precedence as queries.sla.sla_target_hours)."""
     return case(
         (c.is_key_account, literal("key_account")),
         (k.category == "billing", literal("billing")),

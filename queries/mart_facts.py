@@ -44,8 +44,9 @@ from queries.measures_base import (
     validate_by,
 )
 from queries.rules import ACK_TARGET_HOURS
+from queries.sla import sla_target_hours
 from queries.sql_functions import as_double, hours_between, month_start
-from queries.tables import complaints, customers, provinces
+from queries.tables import ASPECT_COLUMNS, complaints, customers, provinces
 
 # --- shared pieces ----------------------------------------------------------------------
 
@@ -265,8 +266,6 @@ def resolved_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subquer
     """As queries.measures_complaints.resolved_facts: resolve_hours, within_sla,
     first_contact, reopened, csat. The SLA target is the raw rule itself (sla_target_hours),
     read on the mart's columns."""
-    from queries.measures_complaints import sla_target_hours
-
     start, stop = timestamp_bounds(filters)
     resolve_hours = hours_between(q.opened_at, q.resolved_at)
     target = on_mart(sla_target_hours(), mart_complaints, complaints, customers)
@@ -331,8 +330,6 @@ def complaint_rate_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> S
 
 def survey_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subquery:
     """As queries.measures_surveys.survey_facts: promoter, detractor, csat_score and the aspect scores."""
-    from queries.measures_surveys import ASPECT_COLUMNS
-
     start, stop = period_bounds(filters)
     v = mart_surveys.c
     return (

@@ -35,21 +35,11 @@ from queries.measures_base import (
     with_customer,
 )
 from queries.rules import ACK_TARGET_HOURS, BACKLOG_AGE_BUCKETS, COMPLAINT_RATE_MONTHS
+from queries.sla import sla_target_hours
 from queries.sql_functions import as_double, hours_between, month_start, percentile, ratio
-from queries.tables import complaints, customers, revenue_monthly
+from queries.tables import complaints, revenue_monthly
 
 k = complaints.c
-
-
-def sla_target_hours() -> ColumnElement:
-    """The resolution target of a complaint, hours: the named settings of queries.rules
-    (key customers, else billing, else every other category), read when the select is
-    built. The one SLA definition: sla_share and the Complaints page both use it."""
-    return case(
-        (customers.c.is_key_account, literal(rules.SLA_TARGET_HOURS_KEY_ACCOUNT)),
-        (k.category == "billing", literal(rules.SLA_TARGET_HOURS_BILLING)),
-        else_=literal(rules.SLA_TARGET_HOURS_OTHER),
-    )
 
 
 def opened_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subquery:

@@ -17,17 +17,9 @@ from queries.measures_base import (
     with_customer,
 )
 from queries.sql_functions import month_start, ratio
-from queries.tables import surveys
+from queries.tables import ASPECT_COLUMNS, surveys
 
 s = surveys.c
-
-# Aspect columns of the survey, with their labels (queries.tables.SURVEY_ASPECTS).
-ASPECT_COLUMNS = {
-    "network_quality": ("network_quality_score", "chất lượng mạng", "network quality"),
-    "procedure_speed": ("procedure_speed_score", "thủ tục nhanh gọn", "speed of procedures"),
-    "staff_attitude": ("staff_attitude_score", "thái độ nhân viên", "staff attitude"),
-    "price": ("price_score", "giá cước", "price"),
-}
 
 
 def survey_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subquery:

@@ -1,4 +1,4 @@
-"""Data contracts: the rules every warehouse row must obey, declared once (DESIGN.md convention 7).
+"""Data contracts: the rules every warehouse row must obey, declared once.
 
 Each check answers the same question in two places:
 - ``violations()`` is a SQLAlchemy Core select counting the offending rows in a warehouse
@@ -12,6 +12,10 @@ foreign keys resolve, ``*_vnd`` money is never negative, ``*_month`` dates are f
 month. The semantic rules (accepted values, score ranges, dates in order, fields filled
 together) are listed by hand at the bottom. A test fails when a text column is neither
 given accepted values nor declared free text, so a new category column cannot slip by.
+
+They live in the query layer, beside the tables they are written on, because both sides
+need them: the importer (data_seed) and the dashboard's targets upload check with them,
+and the schema documentation lists them.
 
 Null handling follows SQL in both worlds: a rule on an empty (NULL) value is not a
 violation; emptiness is the business of the NotNull checks.
