@@ -58,7 +58,8 @@ from data_seed.ddl import (
     now_in_vietnam,
     quoted,
 )
-from data_seed.refresh import Runner, refresh_marts
+from data_seed.mart_runner import Runner
+from data_seed.refresh import refresh_marts
 from queries.engine import duckdb_path, is_duckdb, normalise_url
 from queries.marts import STORED_TABLES
 from queries.tables import metadata, warehouse_meta
