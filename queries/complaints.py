@@ -35,9 +35,10 @@ from sqlalchemy import (
     values,
 )
 
+from queries import mart_facts
 from queries.filters import Filters, Scope
-from queries.mart_facts import customer_mart, mart_scope, on_mart, with_region
-from queries.marts import mart_complaints, marts_enabled
+from queries.mart_facts import mart_scope, on_mart, with_region
+from queries.marts import answered_from_mart, mart_complaints, marts_enabled
 from queries.measures_base import (
     DIMENSIONS,
     customer_dimensions,
@@ -157,17 +158,11 @@ def complaint_rows(
     return select(*(on(column) for column in columns)).select_from(source).where(*map(on, conditions), in_view)
 
 
+@answered_from_mart(mart_facts.customer_months)
 def _customer_months(filters: Filters, scope: Scope) -> ColumnElement:
     """Customer-months of the filtered base in the period (the complaint rate's denominator)."""
     r = revenue_monthly.c
     start, stop = period_bounds(filters)
-    if marts_enabled():  # revenue rows counted per month and customer group (queries/marts.py)
-        mart = customer_mart(filters, ())
-        return (
-            select(func.coalesce(func.sum(mart.c.customer_months), 0))
-            .where(mart.c.month >= start, mart.c.month < stop, mart_scope(filters, scope, mart))
-            .scalar_subquery()
-        )
     return (
         select(func.count())
         .select_from(revenue_monthly.join(customers, c.customer_id == r.customer_id))

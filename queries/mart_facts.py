@@ -13,7 +13,8 @@ exists, so each function keeps only the mart rows that hold such an event (e.g.
 customers active during the month for the customer measures), not rows that exist for
 another mart column.
 
-The builders call these when `queries.marts.marts_enabled()`; tests/test_marts.py holds
+The topic modules declare each of these as the mart twin of a raw select (queries.marts.
+answered_from_mart), which answers with it while the marts are on; tests/test_marts.py holds
 every measure answered here equal to the raw answer.
 """
 
@@ -151,6 +152,18 @@ def customer_month_facts(
         .subquery("facts")
     )
     return facts, months
+
+
+def customer_months(filters: Filters, scope: Scope) -> ColumnElement:
+    """Customer-months of the filtered base in the period, as one scalar: revenue rows counted
+    per month and customer group."""
+    mart = customer_mart(filters, ())
+    start, stop = period_bounds(filters)
+    return (
+        select(func.coalesce(func.sum(mart.c.customer_months), 0))
+        .where(mart.c.month >= start, mart.c.month < stop, mart_scope(filters, scope, mart))
+        .scalar_subquery()
+    )
 
 
 def revenue_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subquery:

@@ -1,5 +1,6 @@
 """Marts: pre-aggregated (or pre-joined) tables built from the raw tables by the refresh
-step (data_seed/refresh.py), so the measures answer without scanning the raw facts.
+step (data_seed/refresh.py runs the builders of data_seed/mart_builds.py), so the measures
+answer without scanning the raw facts.
 
 The raw tables stay the source of truth: every mart is a pure function of them, rebuilt
 inside every load and import (all or nothing, with the raw data) and by
@@ -45,11 +46,15 @@ the first bill, complaint marts from the first complaint, up to the last month o
 (warehouse_meta.data_through): every month the dashboard can ask for. A month after
 data_through reads as empty (no page asks for the future).
 
-`use_marts(False)` makes every measure read the raw tables again: for tests and the
-benchmark only (a process-wide switch, because Streamlit runs pages in other threads).
+Whether a select is answered from a mart is declared once, on the raw select, with
+`answered_from_mart(twin)` (the twins are in queries/mart_facts.py); the raw select stays
+the definition and the test oracle. `use_marts(False)` makes every measure read the raw
+tables again: for tests and the benchmark only (a process-wide switch, because Streamlit
+runs pages in other threads).
 """
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import (
     BigInteger,
@@ -80,6 +85,31 @@ def use_marts(enabled: bool) -> None:
 
 def marts_enabled() -> bool:
     return _enabled
+
+
+# Every raw facts select that a mart also answers, with its mart twin: (raw, from the mart).
+MART_ANSWERS: list[tuple[Callable, Callable]] = []
+
+
+def answered_from_mart(from_mart: Callable) -> Callable[[Callable], Callable]:
+    """Declare that a mart answers the decorated raw facts select: `from_mart` takes the
+    same arguments and returns the same columns (tests/test_marts.py holds them equal).
+
+    This is the one place where the choice is made: with the marts on (the default),
+    the mart answers; with `use_marts(False)`, the raw select. The raw select stays the
+    definition and the test oracle, and is reachable as `.raw`."""
+
+    def declare(raw: Callable) -> Callable:
+        @functools.wraps(raw)
+        def answer(*args, **kwargs):
+            return (from_mart if _enabled else raw)(*args, **kwargs)
+
+        answer.raw = raw
+        answer.from_mart = from_mart
+        MART_ANSWERS.append((raw, from_mart))
+        return answer
+
+    return declare
 
 
 def _dimensions(*, birth_year: bool, key: bool) -> list[Column]:

@@ -6,7 +6,7 @@ from sqlalchemy import Subquery, case, func, select
 
 from queries import mart_facts
 from queries.filters import Filters, Scope
-from queries.marts import marts_enabled
+from queries.marts import answered_from_mart
 from queries.measures_base import (
     Measure,
     customer_dimensions,
@@ -22,9 +22,8 @@ from queries.tables import ASPECT_COLUMNS, surveys
 s = surveys.c
 
 
+@answered_from_mart(mart_facts.survey_facts)
 def survey_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subquery:
-    if marts_enabled():  # the same columns from the row-per-response mart (queries/marts.py)
-        return mart_facts.survey_facts(filters, scope, by)
     start, stop = period_bounds(filters)
     return (
         select(
