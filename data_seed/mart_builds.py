@@ -1,4 +1,4 @@
-"""The builders of the marts (queries/marts.py): one function per mart or family, each
+"""The builders of the marts (queries/marts/): one function per mart or family, each
 rebuilding its months from `since` (None = everything) up to `through` with INSERT … SELECT
 statements written from the raw tables. data_seed/refresh.py decides what to rebuild and
 runs these; the module docstring there explains the incremental rules.

@@ -1,4 +1,4 @@
-"""Build the marts (queries/marts.py) from the raw tables: after every load and import,
+"""Build the marts (queries/marts/) from the raw tables: after every load and import,
 and on demand with `python -m data_seed refresh [--url URL] [--full | --since YYYY-MM]`.
 
 Where it runs:

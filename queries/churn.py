@@ -227,7 +227,7 @@ def port_out_requests_select(filters: Filters, scope: Scope, by: Sequence[str] =
     if unknown:
         raise ValueError(f"port-out requests cannot be broken down by {sorted(unknown)}")
     start, stop = period_bounds(filters)
-    if marts_enabled():  # the requests with their customer's columns (queries/marts.py)
+    if marts_enabled():  # the requests with their customer's columns (queries/marts/)
         requests_table, source = mart_port_out_requests, mart_port_out_requests
         in_view = customer_conditions(filters, scope, mart_port_out_requests, provinces)
     else:

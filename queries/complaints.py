@@ -35,10 +35,10 @@ from sqlalchemy import (
     values,
 )
 
-from queries import mart_facts
 from queries.filters import Filters, Scope
-from queries.mart_facts import mart_scope, on_mart, with_region
 from queries.marts import answered_from_mart, mart_complaints, marts_enabled
+from queries.marts import customer_month as customer_month_mart
+from queries.marts.reading import mart_scope, on_mart, with_region
 from queries.measures_base import (
     DIMENSIONS,
     customer_dimensions,
@@ -158,7 +158,7 @@ def complaint_rows(
     return select(*(on(column) for column in columns)).select_from(source).where(*map(on, conditions), in_view)
 
 
-@answered_from_mart(mart_facts.customer_months)
+@answered_from_mart(customer_month_mart.customer_months)
 def _customer_months(filters: Filters, scope: Scope) -> ColumnElement:
     """Customer-months of the filtered base in the period (the complaint rate's denominator)."""
     r = revenue_monthly.c

@@ -35,7 +35,6 @@ from sqlalchemy import (
 )
 
 from queries.filters import Filters, Scope, add_months, customer_conditions
-from queries.mart_facts import grain, mart_dimensions, mart_scope, with_region
 from queries.marts import (
     LISTED_CUSTOMER_COLUMNS,
     mart_big_customers,
@@ -43,6 +42,7 @@ from queries.marts import (
     mart_customer_list,
     marts_enabled,
 )
+from queries.marts.reading import grain, mart_dimensions, mart_scope, with_region
 from queries.measures_base import customer_dimensions, customer_scope, period_bounds, with_province
 from queries.metrics import measure_select
 from queries.rules import TENURE_BANDS, TOP_REVENUE_SHARE, TOP_REVENUE_WINDOW_MONTHS

@@ -33,8 +33,8 @@ from sqlalchemy import (
 )
 
 from queries.filters import Filters, Scope, add_months, customer_conditions
-from queries.mart_facts import grain, mart_scope
 from queries.marts import mart_block_events, mart_block_month, mart_debtors, marts_enabled
+from queries.marts.reading import grain, mart_scope
 from queries.measures_base import period_bounds, sum_if
 from queries.measures_debt import debt_bucket_condition, frequent_debtor_rows, paid_as_of_vnd, unpaid_at
 from queries.rules import DEBT_AGE_BUCKETS
@@ -294,7 +294,7 @@ def block_pipeline_select(filters: Filters, scope: Scope, by_month: bool = False
     stages = values(column("stage", String), column("stage_order", Integer), name="stages").data(
         [(stage, order) for order, stage in enumerate(BLOCK_STAGES)]
     )
-    if by_month and marts_enabled():  # counted per month and customer group (queries/marts.py)
+    if by_month and marts_enabled():  # counted per month and customer group (queries/marts/)
         return _block_months_from_mart(filters, scope, stages)
     events = _stage_events(filters, scope)
     keys = ([events.c.month] if by_month else []) + [stages.c.stage, stages.c.stage_order]

@@ -13,9 +13,10 @@ from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, Subquery, and_, case, func, literal, or_, select, union_all
 
-from queries import mart_facts, rules
+from queries import rules
 from queries.filters import Filters, Scope
 from queries.marts import answered_from_mart
+from queries.marts import complaints as complaints_mart
 from queries.measures_base import (
     DIMENSIONS as CUSTOMER_DIMENSIONS,
 )
@@ -42,7 +43,7 @@ from queries.tables import complaints, revenue_monthly
 k = complaints.c
 
 
-@answered_from_mart(mart_facts.opened_facts)
+@answered_from_mart(complaints_mart.opened_facts)
 def opened_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subquery:
     start, stop = timestamp_bounds(filters)
     ack_hours = hours_between(k.opened_at, k.acknowledged_at)
@@ -58,7 +59,7 @@ def opened_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subquery:
     )
 
 
-@answered_from_mart(mart_facts.resolved_facts)
+@answered_from_mart(complaints_mart.resolved_facts)
 def resolved_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subquery:
     start, stop = timestamp_bounds(filters)
     resolve_hours = hours_between(k.opened_at, k.resolved_at)
@@ -77,7 +78,7 @@ def resolved_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subquer
     )
 
 
-@answered_from_mart(mart_facts.open_facts)
+@answered_from_mart(complaints_mart.open_facts)
 def open_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> tuple[Subquery, list]:
     """One row per complaint open at each evaluated month end, with its age in hours then."""
     months = spine_months(filters, by, whole_period=False)
@@ -111,7 +112,7 @@ def _complaint_count(filters: Filters, scope: Scope, by):
     )
 
 
-@answered_from_mart(mart_facts.complaint_rate_facts)
+@answered_from_mart(complaints_mart.complaint_rate_facts)
 def complaint_rate_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subquery:
     # Complaints and customer-months side by side in one fact list, so both are grouped
     # by the same dimension expressions without a join.

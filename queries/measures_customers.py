@@ -14,9 +14,9 @@ from collections.abc import Sequence
 
 from sqlalchemy import Subquery, and_, case, func, literal, or_, select
 
-from queries import mart_facts
 from queries.filters import Filters, Scope
 from queries.marts import answered_from_mart
+from queries.marts import customer_month as customer_month_mart
 from queries.measures_base import (
     Measure,
     customer_dimensions,
@@ -32,7 +32,7 @@ from queries.sql_functions import ratio
 from queries.tables import churn_events, customers, provinces
 
 
-@answered_from_mart(mart_facts.customer_month_facts)
+@answered_from_mart(customer_month_mart.customer_month_facts)
 def customer_month_facts(
     filters: Filters, scope: Scope, by: Sequence[str], *, whole_period: bool, churn_type: bool = False
 ) -> tuple[Subquery, list]:

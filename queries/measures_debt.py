@@ -13,9 +13,9 @@ from datetime import date
 
 from sqlalchemy import ColumnElement, Subquery, and_, case, func, literal, or_, select
 
-from queries import mart_facts
 from queries.filters import Filters, Scope, add_months
 from queries.marts import answered_from_mart
+from queries.marts import debt as debt_mart
 from queries.measures_base import (
     Measure,
     customer_dimensions,
@@ -55,7 +55,7 @@ def unpaid_at(as_of: ColumnElement) -> ColumnElement[bool]:
     return or_(b.paid_on.is_(None), b.paid_on > as_of, b.paid_vnd < b.billed_vnd)
 
 
-@answered_from_mart(mart_facts.past_due_facts)
+@answered_from_mart(debt_mart.past_due_facts)
 def past_due_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> tuple[Subquery, list[date]]:
     """Bills past due and not fully paid at each evaluated month's last day, with the unpaid
     amount and the days past due then."""
@@ -132,7 +132,7 @@ def debt_ageing_select(filters: Filters, scope: Scope, by: Sequence[str] = ()):
     )
 
 
-@answered_from_mart(mart_facts.collection_facts)
+@answered_from_mart(debt_mart.collection_facts)
 def collection_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subquery:
     start, stop = period_bounds(filters)
     facts = (
@@ -162,7 +162,7 @@ def _collection_rate(filters: Filters, scope: Scope, by):
     )
 
 
-@answered_from_mart(mart_facts.dso_facts)
+@answered_from_mart(debt_mart.dso_facts)
 def dso_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> tuple[Subquery, list[date]]:
     months = period_months(filters)
     spine = month_spine(months)
@@ -234,7 +234,7 @@ def frequent_debtor_rows(months: Sequence[date]) -> Subquery:
     )
 
 
-@answered_from_mart(mart_facts.frequent_debtor_facts)
+@answered_from_mart(debt_mart.frequent_debtor_facts)
 def frequent_debtor_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> tuple[Subquery, list[date]]:
     """One row per customer who is a frequent debtor at each evaluated month end."""
     months = spine_months(filters, by, whole_period=False)

@@ -4,9 +4,9 @@ from collections.abc import Sequence
 
 from sqlalchemy import Subquery, case, func, select
 
-from queries import mart_facts
 from queries.filters import Filters, Scope
 from queries.marts import answered_from_mart
+from queries.marts import surveys as surveys_mart
 from queries.measures_base import (
     Measure,
     customer_dimensions,
@@ -22,7 +22,7 @@ from queries.tables import ASPECT_COLUMNS, surveys
 s = surveys.c
 
 
-@answered_from_mart(mart_facts.survey_facts)
+@answered_from_mart(surveys_mart.survey_facts)
 def survey_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subquery:
     start, stop = period_bounds(filters)
     return (
