@@ -15,7 +15,9 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 
 from sqlalchemy import (
+    ColumnElement,
     Date,
+    FromClause,
     Integer,
     Select,
     String,
@@ -33,7 +35,8 @@ from sqlalchemy import (
 )
 
 from queries.filters import Filters, Scope, add_months, customer_conditions
-from queries.marts import mart_block_events, mart_block_month, mart_debtors, marts_enabled
+from queries.marts import answered_from_mart, mart_block_month, marts_enabled
+from queries.marts import debt as debt_mart
 from queries.marts.reading import grain, mart_scope
 from queries.measures_base import period_bounds, sum_if
 from queries.measures_debt import debt_bucket_condition, frequent_debtor_rows, paid_as_of_vnd, unpaid_at
@@ -128,14 +131,16 @@ def debtor_rows(month: date) -> Subquery:
     )
 
 
+@answered_from_mart(debt_mart.debtor_rows_at_period_end)
+def debtor_rows_at_period_end(filters: Filters) -> tuple[FromClause, ColumnElement[bool]]:
+    """(rows, condition): debtor_rows at the period end, computed from the raw tables."""
+    return debtor_rows(filters.end_month), true()
+
+
 def debtors_in_view(filters: Filters, scope: Scope) -> Subquery:
-    """debtor_rows at the period end for the customers in view: from the mart, or from the
-    raw tables when the marts are off (the same rows either way)."""
-    if marts_enabled():
-        source = mart_debtors
-        condition = mart_debtors.c.month == filters.end_month
-    else:
-        source, condition = debtor_rows(filters.end_month), true()
+    """debtor_rows at the period end for the customers in view (the same rows from the mart
+    or the raw tables)."""
+    source, condition = debtor_rows_at_period_end(filters)
     return (
         select(*(source.c[name] for name in _DEBTOR_COLUMNS))
         .where(condition, customer_conditions(filters, scope, source, provinces))
@@ -271,14 +276,17 @@ def stage_event_rows(start: date, stop: date) -> Subquery:
     return union_all(*parts).subquery("stage_rows")
 
 
+@answered_from_mart(debt_mart.stage_events_in_period)
+def stage_events_in_period(filters: Filters) -> tuple[FromClause, ColumnElement[bool]]:
+    """(rows, condition): one row per bill reaching a block stage in the period (month,
+    stage, customer_id and the customer's columns), computed from the raw tables."""
+    start, stop = period_bounds(filters)
+    return stage_event_rows(start, stop), true()
+
+
 def _stage_events(filters: Filters, scope: Scope) -> Subquery:
     """One row per bill reaching a stage in the period, in view: month, stage, customer_id."""
-    start, stop = period_bounds(filters)
-    if marts_enabled():
-        source = mart_block_events
-        condition = and_(source.c.month >= start, source.c.month < stop)
-    else:
-        source, condition = stage_event_rows(start, stop), true()
+    source, condition = stage_events_in_period(filters)
     return (
         select(source.c.month, source.c.stage, source.c.customer_id)
         .where(condition, customer_conditions(filters, scope, source, provinces))

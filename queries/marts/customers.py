@@ -2,9 +2,14 @@
 list (read by queries/customers.py).
 """
 
-from sqlalchemy import Boolean, Column, Date, Table
+from collections.abc import Sequence
+from datetime import date
 
+from sqlalchemy import Boolean, Column, ColumnElement, Date, FromClause, Subquery, Table, select
+
+from queries.filters import Filters, Scope
 from queries.marts.base import copied_columns, count_column, group_columns, mart_metadata, month_column, rollup_of
+from queries.marts.reading import grain, mart_dimensions, mart_scope, with_region
 from queries.tables import customers
 
 # Customers active at each month's end, counted by whether they are key accounts and whether
@@ -74,3 +79,28 @@ mart_big_customers_rollup = rollup_of(mart_big_customers)
 
 
 mart_customer_cohorts_rollup = rollup_of(mart_customer_cohorts)
+
+
+def customer_lifetimes(filters: Filters, scope: Scope, by: Sequence[str] = ()) -> Subquery:
+    """As queries.customers.customer_lifetimes, from mart_customer_cohorts (customers = the
+    group's count)."""
+    mart = grain(mart_customer_cohorts, filters, by)
+    return (
+        select(
+            *mart_dimensions(by, filters, mart, None),
+            mart.c.activated_month,
+            mart.c.left_month,
+            mart.c.customers,
+        )
+        .select_from(with_region(mart, by))
+        .where(mart_scope(filters, scope, mart))
+        .subquery("lifetimes")
+    )
+
+
+def big_customer_rows(
+    filters: Filters, end_month: date
+) -> tuple[FromClause, ColumnElement, ColumnElement, ColumnElement[bool]]:
+    """As queries.customers.big_customer_rows, from mart_big_customers (counted groups)."""
+    mart = grain(mart_big_customers, filters, ())
+    return mart, mart.c.customers, mart.c.revenue_12m_vnd, mart.c.month == end_month

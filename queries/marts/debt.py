@@ -10,8 +10,10 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    ColumnElement,
     Date,
     Float,
+    FromClause,
     SmallInteger,
     Subquery,
     Table,
@@ -205,3 +207,15 @@ def frequent_debtor_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> 
         .subquery("facts")
     )
     return facts, months
+
+
+def debtor_rows_at_period_end(filters: Filters) -> tuple[FromClause, ColumnElement[bool]]:
+    """As queries.debt.debtor_rows_at_period_end: (mart_debtors, its period-end month)."""
+    return mart_debtors, mart_debtors.c.month == filters.end_month
+
+
+def stage_events_in_period(filters: Filters) -> tuple[FromClause, ColumnElement[bool]]:
+    """As queries.debt.stage_events_in_period: (mart_block_events, the period's months)."""
+    start, stop = period_bounds(filters)
+    source = mart_block_events
+    return source, and_(source.c.month >= start, source.c.month < stop)

@@ -2,10 +2,11 @@
 port-out requests (read by queries/measures_churn.py, queries/uplift.py, queries/churn.py).
 """
 
-from sqlalchemy import Table
+from sqlalchemy import ColumnElement, FromClause, Table
 
+from queries.filters import Filters, Scope, customer_conditions
 from queries.marts.base import copied_columns, group_columns, mart_metadata, month_column
-from queries.tables import campaign_targets, churn_events, port_out_requests
+from queries.tables import campaign_targets, campaigns, churn_events, port_out_requests, provinces
 
 # One row per churn event and per campaign target with the customer's dimensions: the
 # review's mixes and uplift group these by reason, competitor, campaign or offer, which no
@@ -53,3 +54,23 @@ mart_port_out_requests = Table(
     ),
     *group_columns(birth_year=True, key=False),
 )
+
+
+def port_out_requests_in_view(filters: Filters, scope: Scope) -> tuple[Table, FromClause, ColumnElement[bool]]:
+    """As queries.churn.port_out_requests_in_view: the requests with their customer's columns."""
+    in_view = customer_conditions(filters, scope, mart_port_out_requests, provinces)
+    return mart_port_out_requests, mart_port_out_requests, in_view
+
+
+def campaign_targets_in_view(
+    filters: Filters, scope: Scope
+) -> tuple[Table, FromClause, ColumnElement, ColumnElement[bool]]:
+    """As queries.uplift.campaign_targets_in_view: the targets with their customer's columns."""
+    t = mart_campaign_targets.c
+    source = mart_campaign_targets.join(campaigns, campaigns.c.campaign_id == t.campaign_id)
+    return (
+        mart_campaign_targets,
+        source,
+        t.segment,
+        customer_conditions(filters, scope, mart_campaign_targets, provinces),
+    )
