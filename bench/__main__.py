@@ -57,6 +57,7 @@ def measure(warehouse: Warehouse, arguments: argparse.Namespace) -> dict:
 
 
 def browser(warehouse: Warehouse, arguments: argparse.Namespace) -> dict:
+    # Loaded only for a browser run: Playwright and the dashboard are heavy for the parent process.
     from bench.browser import time_filter_changes
     from bench.recording import demo_users_dir
 

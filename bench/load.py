@@ -45,6 +45,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bench.browser import peak_rss_mb
+from dashboard.access.users import seed_demo
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 RESULTS = PROJECT_ROOT / "bench_results"
@@ -350,8 +351,6 @@ async def drive(base_url: str, args, report: Report) -> None:
 
 
 def demo_var_dir() -> str:
-    from dashboard.access.users import seed_demo
-
     folder = tempfile.mkdtemp(prefix="crm-load-")
     seed_demo(Path(folder) / "users.toml", rounds=4)
     return folder

@@ -21,6 +21,9 @@ from streamlit.testing.v1 import AppTest
 
 import queries.run as query_runner
 from bench.config import APP, RENDER_TIMEOUT_S, Variant
+from dashboard.access.audit import vietnam_now
+from dashboard.access.auth import start_session
+from dashboard.access.users import find_account, seed_demo
 
 
 @dataclass
@@ -68,8 +71,6 @@ def _clear_caches() -> None:
 def demo_users_dir() -> Path:
     """A private CRM_VAR_DIR holding the demo users (users file, audit log, lockout state),
     so the benchmark never touches var/ of a running dashboard."""
-    from dashboard.access.users import seed_demo
-
     directory = Path(tempfile.mkdtemp(prefix="crm-bench-"))
     os.environ["CRM_VAR_DIR"] = str(directory)
     seed_demo(rounds=4)  # bcrypt cost kept low: the benchmark times pages, not logins
@@ -79,10 +80,6 @@ def demo_users_dir() -> Path:
 def _login(app: AppTest, username: str = "executive") -> None:
     """Log the session in before the first run, as the login form does after a correct
     password (the tests' way: tests/conftest.py log_in)."""
-    from dashboard.access.audit import vietnam_now
-    from dashboard.access.auth import start_session
-    from dashboard.access.users import find_account
-
     account = find_account(username)
     if account is None:
         raise RuntimeError(f"no user {username!r}: call demo_users_dir() first")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import create_engine, select, text
 
 from bench.config import END_MONTH, MONTHS, PG_ADMIN_URL, PROJECT_ROOT, SEED, WAREHOUSE_DIR, source_tag
+from data_seed.refresh import marts_current
 from queries.tables import warehouse_meta
 
 
@@ -109,20 +110,6 @@ def ensure(backend: str, customers: int, log=print, *, refresh: bool = True) -> 
             ],
             log,
         )
-    elif refresh and _has_refresh() and not _marts_current(url):
+    elif refresh and not marts_current(url):
         _run(["-m", "data_seed", "refresh", "--url", url], log)
     return Warehouse(backend, customers, url)
-
-
-def _has_refresh() -> bool:
-    try:
-        import data_seed.refresh  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def _marts_current(url: str) -> bool:
-    from data_seed.refresh import marts_current
-
-    return marts_current(url)

@@ -16,6 +16,7 @@ from bench.config import REPEATS, pages, variants
 from bench.lists import measure_lists
 from bench.recording import demo_users_dir, render
 from bench.timing import cold, warm
+from queries.marts import use_marts
 
 SLOWEST_SHOWN = 3
 
@@ -90,8 +91,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--raw", action="store_true", help="answer every measure from the raw tables (no marts)")
     arguments = parser.parse_args(argv)
     if arguments.raw:
-        from queries.marts import use_marts
-
         use_marts(False)
     demo_users_dir()
     started = time.perf_counter()

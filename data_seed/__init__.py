@@ -1,12 +1,15 @@
-"""The synthetic CRM warehouse: generator, loaders, importer, reference data.
+"""The synthetic CRM warehouse: generator, importer, loader and the mart refresh.
 
-``seed_warehouse()`` is the one entry point the CLI and the test fixtures share
-(deterministic fixtures): same arguments, same warehouse.
+``seed_warehouse()`` is the one entry point the CLI and the test fixtures share: same
+arguments, same warehouse.
 """
 
 from collections.abc import Callable
 from datetime import date
 
+from data_seed.generate import generate_tables
+from data_seed.generate_calendar import last_complete_month
+from data_seed.load import atomic_load
 from queries.tables import metadata
 
 
@@ -23,10 +26,6 @@ def seed_warehouse(
     ``end_month`` (first of month; default the last complete month in Vietnam) and load
     them into ``url`` in one all-or-nothing step. Returns the row count of every table.
     Deterministic for (customers, months, seed, end_month)."""
-    from data_seed.generate import generate_tables
-    from data_seed.generate_calendar import last_complete_month
-    from data_seed.load import atomic_load
-
     end_month = end_month or last_complete_month()
     source = f"generate customers={customers} months={months} seed={seed} end_month={end_month:%Y-%m}"
     with atomic_load(url, source=source) as load:

@@ -14,6 +14,10 @@ import time
 from datetime import date, datetime
 from pathlib import Path
 
+from data_seed import seed_warehouse
+from data_seed.generate_calendar import last_complete_month
+from data_seed.importer import import_directory
+from data_seed.refresh import refresh_url
 from queries.engine import resolve_url
 
 
@@ -51,18 +55,17 @@ def parser() -> argparse.ArgumentParser:
         help="load even if a table would lose more than half of the rows it has now (e.g. a deliberately smaller "
         "extract, or emptying the warehouse)",
     )
-    from data_seed.refresh import add_arguments as refresh_arguments
-
-    refresh_arguments(
-        commands.add_parser("refresh", help="rebuild the marts from the raw tables (loads and imports do it already)")
+    refresh = commands.add_parser(
+        "refresh", help="rebuild the marts from the raw tables (loads and imports do it already)"
     )
+    refresh.add_argument("--url", help="warehouse URL (default: WAREHOUSE_URL, secrets, var/warehouse.duckdb)")
+    mode = refresh.add_mutually_exclusive_group()
+    mode.add_argument("--full", action="store_true", help="rebuild every mart from scratch")
+    mode.add_argument("--since", type=month, help="rebuild the months from YYYY-MM on")
     return root
 
 
 def run_generate(arguments: argparse.Namespace) -> int:
-    from data_seed import seed_warehouse
-    from data_seed.generate_calendar import last_complete_month
-
     url = resolve_url(arguments.url)
     end_month = arguments.end_month or last_complete_month()
     started = time.perf_counter()
@@ -84,9 +87,16 @@ def run_generate(arguments: argparse.Namespace) -> int:
 
 
 def run_import(arguments: argparse.Namespace) -> int:
-    from data_seed.importer import import_directory
-
     return import_directory(arguments.directory, resolve_url(arguments.url), force=arguments.force)
+
+
+def run_refresh(arguments: argparse.Namespace) -> int:
+    url = resolve_url(arguments.url)
+    started = time.perf_counter()
+    decided = refresh_url(url, full=arguments.full, since=arguments.since, log=lambda line: print(line, flush=True))
+    if not decided.current and decided.through is not None:
+        print(f"Marts refreshed through {decided.through:%m/%Y} in {time.perf_counter() - started:.1f} s.")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,9 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.command == "generate":
         return run_generate(arguments)
     if arguments.command == "refresh":
-        from data_seed.refresh import run_command
-
-        return run_command(arguments)
+        return run_refresh(arguments)
     return run_import(arguments)
 
 

@@ -29,7 +29,7 @@ from data_seed.generate_staff import generate_staff
 from data_seed.generate_surveys import surveys_frame
 from data_seed.generate_targets import Totals, kpi_targets_frame
 from data_seed.generate_world import CARE_STREAM, CHUNK_STREAM, STAFF_STREAM, TARGET_STREAM, World, stream
-from data_seed.reference import legacy_provinces_frame, provinces_frame
+from queries.reference import legacy_provinces_frame, provinces_frame
 from queries.tables import SEGMENTS
 
 Progress = Callable[[str], None]

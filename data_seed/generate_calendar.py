@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 import numpy as np
 import polars as pl
 
-from data_seed.reference import tet_month
+from data_seed.market_facts import tet_month
 from queries.filters import add_months
 
 EPOCH = date(1970, 1, 1)

@@ -13,7 +13,7 @@ import numpy as np
 from data_seed import generate_params as p
 from data_seed.generate_calendar import NOT_SET, day_number
 from data_seed.generate_world import World
-from data_seed.reference import COMPETITOR_MARKET_SHARES, MNP_START
+from data_seed.market_facts import COMPETITOR_MARKET_SHARES, MNP_START
 from queries.tables import SEGMENTS
 
 INDIVIDUAL, HOUSEHOLD, ENTERPRISE, GOVERNMENT, FOREIGN = range(len(SEGMENTS))

@@ -13,7 +13,7 @@ from data_seed import generate_events as ev
 from data_seed import generate_params as p
 from data_seed.generate_calendar import Window
 from data_seed.generate_events import Events
-from data_seed.reference import provinces_frame
+from queries.reference import provinces_frame
 
 AREA_TYPES = ("urban", "rural", "remote")
 

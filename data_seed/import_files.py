@@ -19,10 +19,10 @@ import pyarrow as pa
 import pyarrow.csv as arrow_csv
 from sqlalchemy import Table
 
-from data_seed.contracts import CHECKS, ROW, AcceptedValues, Relationship
-from data_seed.import_report import Problem, ProblemLog
 from data_seed.load import polars_type
 from queries import tables as t
+from queries.contracts import CHECKS, ROW, AcceptedValues, Relationship
+from queries.import_report import Problem, ProblemLog, csv_lines
 
 # Written from reference data or by the loader itself, never imported from files.
 NOT_IMPORTED = ("provinces", "legacy_provinces", "warehouse_meta")
@@ -127,16 +127,6 @@ def read_raw(path: Path) -> pl.DataFrame:
 def count_newlines(path: Path) -> int:
     with path.open("rb") as handle:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 24), b""))
-
-
-def csv_lines(raw: pl.DataFrame, newlines: int) -> pl.Expr:
-    """The line each CSV record starts on: the header is line 1, and a quoted value with line
-    breaks pushes every later record down, so row numbers match what an editor shows."""
-    index = pl.int_range(pl.len(), dtype=pl.UInt32) + 2
-    if not raw.width or newlines <= raw.height + 1:
-        return index.alias(ROW)  # one record per line: the common case, nothing to count
-    breaks = pl.sum_horizontal(pl.col(name).str.count_matches("\n", literal=True).fill_null(0) for name in raw.columns)
-    return (index + breaks.cum_sum().shift(1, fill_value=0).cast(pl.UInt32)).alias(ROW)
 
 
 def csv_layout_problems(path: Path, problems: ProblemLog) -> bool:

@@ -8,7 +8,7 @@ in one all-or-nothing load. Checks run in two phases:
    no unknown columns, every value readable as its column's type;
 2. contents (only when phase 1 is clean, so an unreadable value is not reported twice as
    "empty"): legacy province codes mapped to the 34, then every data contract
-   (data_seed/contracts.py): not-null, accepted values, unique ids, references across
+   (queries/contracts.py): not-null, accepted values, unique ids, references across
    files, dates in order, non-negative money, first-of-month months; and no date later
    than today in Vietnam (DAYS_AHEAD_ALLOWED names the exceptions).
 
@@ -16,7 +16,7 @@ Then, unless forced, the incoming row counts are compared with the warehouse's: 
 that would leave a table with less than half its rows is refused (KEEP_AT_LEAST).
 
 Everything is vectorised with Polars: a check produces a frame of offending rows, and only
-the first few of those become report lines (data_seed/import_report.py).
+the first few of those become report lines (queries/import_report.py).
 """
 
 from __future__ import annotations
@@ -29,13 +29,13 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Table, func, inspect, select
 
-from data_seed import reference
-from data_seed.contracts import CHECKS, ROW, Check, Relationship, Unique
 from data_seed.generate_calendar import VIETNAM
 from data_seed.import_files import IMPORTED_TABLES, LISTED_TABLES, REQUIRED_FILES, empty_frame, find_files, read_table
-from data_seed.import_report import Problem, ProblemLog
 from data_seed.load import atomic_load, polars_type
+from queries import reference
+from queries.contracts import CHECKS, ROW, Check, Relationship, Unique
 from queries.engine import duckdb_path, is_duckdb, make_engine
+from queries.import_report import Problem, ProblemLog
 
 # When two old provinces merge, their monthly contact counts add up in the new one.
 SUM_WHEN_PROVINCES_MERGE = ("care_contacts_monthly",)
@@ -171,7 +171,7 @@ class Validated:
 
 
 def reference_frames() -> tuple[pl.DataFrame, pl.DataFrame]:
-    """provinces and legacy_provinces, from the project's reference data (data_seed/reference.py)."""
+    """provinces and legacy_provinces, from the project's reference data (queries/reference.py)."""
     return reference.provinces_frame(), reference.legacy_provinces_frame()
 
 

@@ -33,7 +33,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -49,11 +49,19 @@ from sqlalchemy import (
     Table,
     create_engine,
 )
-from sqlalchemy.dialects import postgresql
 
-from data_seed.generate_calendar import VIETNAM
+from data_seed.ddl import (
+    DUCKDB_MEMORY_LIMIT,
+    MART_POSTGRES_INDEXES,
+    POSTGRES_INDEXES,
+    create_table_ddl,
+    now_in_vietnam,
+    quoted,
+)
+from data_seed.mart_runner import Runner
+from data_seed.refresh import refresh_marts
 from queries.engine import duckdb_path, is_duckdb, normalise_url
-from queries.marts import MART_TABLES, STORED_TABLES
+from queries.marts import STORED_TABLES
 from queries.tables import metadata, warehouse_meta
 
 TABLES: tuple[Table, ...] = tuple(metadata.sorted_tables)  # referenced tables first
@@ -61,35 +69,6 @@ TABLES: tuple[Table, ...] = tuple(metadata.sorted_tables)  # referenced tables f
 # swapped in together, so a warehouse never has marts from other data.
 WAREHOUSE_TABLES: tuple[Table, ...] = TABLES + STORED_TABLES
 COPY_ROWS = 1_000_000  # rows per COPY (bounds the in-memory CSV buffer)
-DUCKDB_MEMORY_LIMIT = "2GB"
-
-# Indexes for the dashboard's commonest filters and joins (PostgreSQL; DuckDB scans fast enough).
-POSTGRES_INDEXES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("customers", ("province_code",)),
-    ("customers", ("activated_on",)),
-    ("customers", ("churned_on",)),
-    ("revenue_monthly", ("revenue_month",)),
-    ("bills", ("customer_id",)),
-    ("bills", ("due_on",)),
-    ("bills", ("bill_month",)),
-    ("complaints", ("opened_at",)),
-    ("complaints", ("customer_id",)),
-    ("complaints", ("staff_id",)),
-    ("churn_events", ("churned_on",)),
-    ("port_out_requests", ("requested_on",)),
-    ("surveys", ("surveyed_on",)),
-    ("training", ("staff_id",)),
-    ("campaign_targets", ("customer_id",)),
-)
-# Marts get an index on their key, month first (range scans by period), not a primary key
-# (built from the raw tables, they need no uniqueness check); the row-level marts are also
-# read by timestamp.
-MART_POSTGRES_INDEXES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    *((mart.name, tuple(column.name for column in mart.primary_key.columns)) for mart in MART_TABLES),
-    ("mart_complaints", ("opened_at",)),
-    ("mart_complaints", ("resolved_at",)),
-    ("mart_surveys", ("surveyed_on",)),
-)
 
 
 def polars_type(column: Column) -> pl.DataType:
@@ -109,25 +88,6 @@ def polars_type(column: Column) -> pl.DataType:
     return pl.String
 
 
-def quoted(name: str) -> str:
-    """An identifier from queries.tables (never user input), quoted for both dialects."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def column_ddl(column: Column, dialect: str) -> str:
-    if dialect == "duckdb" and isinstance(column.type, Float):
-        sql_type = "DOUBLE"
-    else:
-        sql_type = column.type.compile(dialect=postgresql.dialect())
-    return f"{quoted(column.name)} {sql_type}{'' if column.nullable else ' NOT NULL'}"
-
-
-def create_table_ddl(table: Table, dialect: str, schema: str | None = None) -> str:
-    name = f"{quoted(schema)}.{quoted(table.name)}" if schema else quoted(table.name)
-    columns = ", ".join(column_ddl(column, dialect) for column in table.columns)
-    return f"CREATE TABLE {name} ({columns})"
-
-
 def conform(table: Table, frame: pl.DataFrame) -> pl.DataFrame:
     """The frame with exactly the table's columns, in table order and types; else ValueError."""
     expected = [column.name for column in table.columns]
@@ -136,10 +96,6 @@ def conform(table: Table, frame: pl.DataFrame) -> pl.DataFrame:
         extra = sorted(set(frame.columns) - set(expected))
         raise ValueError(f"{table.name}: columns do not match the table (missing {missing}, unexpected {extra})")
     return frame.select(pl.col(column.name).cast(polars_type(column)) for column in table.columns)
-
-
-def now_in_vietnam() -> str:
-    return datetime.now(VIETNAM).replace(tzinfo=None).isoformat(timespec="seconds")
 
 
 class Load:
@@ -300,11 +256,7 @@ class DuckDBLoad(Load):
         self._unlock()
 
     def _refresh_marts(self) -> None:
-        from sqlalchemy import create_engine as engine_for_dialect
-
-        from data_seed.refresh import Runner, refresh_marts
-
-        refresh_marts(Runner(self.connection, engine_for_dialect("duckdb:///:memory:").dialect), full=True)
+        refresh_marts(Runner(self.connection, create_engine("duckdb:///:memory:").dialect), full=True)
 
     def _abort(self) -> None:
         try:
@@ -387,8 +339,6 @@ class PostgresLoad(Load):
 
     def _refresh_marts(self) -> None:
         """Build the marts from the staged raw tables, inside the load's transaction."""
-        from data_seed.refresh import Runner, refresh_marts
-
         with self.connection.cursor() as cursor:
             cursor.execute("SHOW search_path")
             previous = cursor.fetchone()[0]

@@ -23,9 +23,11 @@ from datetime import date
 from sqlalchemy import (
     ColumnElement,
     Date,
+    FromClause,
     Integer,
     Select,
     String,
+    Table,
     and_,
     case,
     cast,
@@ -40,15 +42,16 @@ from sqlalchemy import (
 )
 
 from queries.customers import customer_lifetimes, tenure_band
-from queries.filters import Filters, Scope, add_months, customer_conditions
-from queries.marts import mart_port_out_requests, marts_enabled
+from queries.filters import Filters, Scope, add_months
+from queries.marts import answered_from_mart
+from queries.marts import events as events_mart
 from queries.measures_base import customer_dimensions, customer_scope, period_bounds, validate_by
 from queries.measures_churn import churn_event_facts, customers_source, port_outs_by_competitor_select
 from queries.metrics import measure_select, target_select
 from queries.overview import kpi_trends_select, trend_filters
 from queries.rules import TENURE_BANDS
 from queries.sql_functions import as_double, month_start, ratio
-from queries.tables import churn_events, customers, port_out_requests, provinces
+from queries.tables import churn_events, customers, port_out_requests
 
 c = customers.c
 e = churn_events.c
@@ -220,6 +223,14 @@ def port_flow_select(filters: Filters, scope: Scope, source: str = "segment") ->
     return select(flows.c[source].label("source"), flows.c.competitor, flows.c.value)
 
 
+@answered_from_mart(events_mart.port_out_requests_in_view)
+def port_out_requests_in_view(filters: Filters, scope: Scope) -> tuple[Table, FromClause, ColumnElement[bool]]:
+    """(requests, their source, the customers in view): port_out_requests joined to the
+    customers."""
+    source = port_out_requests.join(customers, c.customer_id == q.customer_id)
+    return port_out_requests, source, customer_scope(filters, scope)
+
+
 def port_out_requests_select(filters: Filters, scope: Scope, by: Sequence[str] = ()) -> Select:
     """Port-out requests made in the period: [*by, requests, completed, refused, value] where
     value = refused for unpaid bills ÷ requests. by ⊂ (month, competitor)."""
@@ -227,13 +238,7 @@ def port_out_requests_select(filters: Filters, scope: Scope, by: Sequence[str] =
     if unknown:
         raise ValueError(f"port-out requests cannot be broken down by {sorted(unknown)}")
     start, stop = period_bounds(filters)
-    if marts_enabled():  # the requests with their customer's columns (queries/marts.py)
-        requests_table, source = mart_port_out_requests, mart_port_out_requests
-        in_view = customer_conditions(filters, scope, mart_port_out_requests, provinces)
-    else:
-        requests_table = port_out_requests
-        source = port_out_requests.join(customers, c.customer_id == q.customer_id)
-        in_view = customer_scope(filters, scope)
+    requests_table, source, in_view = port_out_requests_in_view(filters, scope)
     r = requests_table.c
     dimensions = {"month": month_start(r.requested_on), "competitor": r.to_competitor}
     facts = (

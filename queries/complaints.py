@@ -9,7 +9,7 @@ built here from the registry's own pieces, so each rule exists once:
 - which complaints: opened in the period (volume, acknowledgement), resolved in the period
   (resolution, SLA, quality), open at the period end (backlog, breaches), as in
   queries/measures_complaints.py, whose fact subqueries are reused where they fit;
-- the SLA target of a complaint: measures_complaints.sla_target_hours (the named settings of
+- the SLA target of a complaint: queries.sla.sla_target_hours (the named settings of
   queries/rules.py), for the SLA shares and the breaches alike;
 - the scope: measures_base.customer_scope (filters ∩ role scope) on every customer-based
   select, measures_base.province_scope on care_contacts_monthly (no customer there).
@@ -36,8 +36,9 @@ from sqlalchemy import (
 )
 
 from queries.filters import Filters, Scope
-from queries.mart_facts import customer_mart, mart_scope, on_mart, with_region
-from queries.marts import mart_complaints, marts_enabled
+from queries.marts import answered_from_mart, mart_complaints, marts_enabled
+from queries.marts import customer_month as customer_month_mart
+from queries.marts.reading import mart_scope, on_mart, with_region
 from queries.measures_base import (
     DIMENSIONS,
     customer_dimensions,
@@ -47,8 +48,9 @@ from queries.measures_base import (
     timestamp_bounds,
     with_customer,
 )
-from queries.measures_complaints import opened_facts, resolved_facts, sla_target_hours
+from queries.measures_complaints import opened_facts, resolved_facts
 from queries.rules import COMPLAINT_RATE_MONTHS
+from queries.sla import sla_target_hours
 from queries.sql_functions import as_double, hours_between, month_start, percentile, ratio
 from queries.tables import care_contacts_monthly, complaints, customers, provinces, revenue_monthly
 from queries.value_labels import Labels, column_labels, labelled
@@ -60,7 +62,7 @@ SLA_CLASSES: tuple[str, ...] = ("key_account", "billing", "other")
 
 
 def sla_class() -> ColumnElement:
-    """Which target applies (same order of precedence as measures_complaints.sla_target_hours)."""
+    """Which target applies (same order of precedence as queries.sla.sla_target_hours)."""
     return case(
         (c.is_key_account, literal("key_account")),
         (k.category == "billing", literal("billing")),
@@ -156,17 +158,11 @@ def complaint_rows(
     return select(*(on(column) for column in columns)).select_from(source).where(*map(on, conditions), in_view)
 
 
+@answered_from_mart(customer_month_mart.customer_months)
 def _customer_months(filters: Filters, scope: Scope) -> ColumnElement:
     """Customer-months of the filtered base in the period (the complaint rate's denominator)."""
     r = revenue_monthly.c
     start, stop = period_bounds(filters)
-    if marts_enabled():  # revenue rows counted per month and customer group (queries/marts.py)
-        mart = customer_mart(filters, ())
-        return (
-            select(func.coalesce(func.sum(mart.c.customer_months), 0))
-            .where(mart.c.month >= start, mart.c.month < stop, mart_scope(filters, scope, mart))
-            .scalar_subquery()
-        )
     return (
         select(func.count())
         .select_from(revenue_monthly.join(customers, c.customer_id == r.customer_id))

@@ -35,14 +35,15 @@ from sqlalchemy import (
 )
 
 from queries.filters import Filters, Scope, add_months, customer_conditions
-from queries.mart_facts import grain, mart_dimensions, mart_scope, with_region
 from queries.marts import (
     LISTED_CUSTOMER_COLUMNS,
+    answered_from_mart,
     mart_big_customers,
-    mart_customer_cohorts,
     mart_customer_list,
     marts_enabled,
 )
+from queries.marts import customers as customers_mart
+from queries.marts.reading import grain
 from queries.measures_base import customer_dimensions, customer_scope, period_bounds, with_province
 from queries.metrics import measure_select
 from queries.rules import TENURE_BANDS, TOP_REVENUE_SHARE, TOP_REVENUE_WINDOW_MONTHS
@@ -146,23 +147,11 @@ def _services_mix(filters: Filters, scope: Scope, period: str) -> Select:
     return union_all(*parts)
 
 
+@answered_from_mart(customers_mart.customer_lifetimes)
 def customer_lifetimes(filters: Filters, scope: Scope, by: Sequence[str] = ()) -> Subquery:
     """Customers in view by [*by, activated_month, left_month (NULL while active), customers]:
-    from queries.marts.mart_customer_cohorts, or one row per raw customer (customers = 1)
-    when the marts are off. Tenure, cohorts and survival are month arithmetic on these."""
-    if marts_enabled():
-        mart = grain(mart_customer_cohorts, filters, by)
-        return (
-            select(
-                *mart_dimensions(by, filters, mart, None),
-                mart.c.activated_month,
-                mart.c.left_month,
-                mart.c.customers,
-            )
-            .select_from(with_region(mart, by))
-            .where(mart_scope(filters, scope, mart))
-            .subquery("lifetimes")
-        )
+    one row per raw customer (customers = 1). Tenure, cohorts and survival are month
+    arithmetic on these."""
     return (
         select(
             *customer_dimensions(by, filters, None),
@@ -289,17 +278,21 @@ def ranked_customers(end_month: date) -> Subquery:
     )
 
 
+@answered_from_mart(customers_mart.big_customer_rows)
+def big_customer_rows(
+    filters: Filters, end_month: date
+) -> tuple[FromClause, ColumnElement, ColumnElement, ColumnElement[bool]]:
+    """(rows, customers, revenue over 12 months, condition) of the customers active at the
+    end of `end_month`: the ranked raw customers, one row each."""
+    source = ranked_customers(end_month)
+    return source, literal(1), source.c.revenue_12m, true()
+
+
 def big_customer_counts(filters: Filters, scope: Scope, end_month: date) -> Subquery:
     """Customers in view active at the end of `end_month`, grouped: [province_code, segment,
     month, is_key (0/1), is_top (0/1), customers, revenue_12m]: from the mart, or counted
     from the ranked raw customers when the marts are off (the same rows either way)."""
-    if marts_enabled():
-        mart = grain(mart_big_customers, filters, ())
-        source, customers_column, revenue_column = mart, mart.c.customers, mart.c.revenue_12m_vnd
-        condition = mart.c.month == end_month
-    else:
-        source = ranked_customers(end_month)
-        customers_column, revenue_column, condition = literal(1), source.c.revenue_12m, true()
+    source, customers_column, revenue_column, condition = big_customer_rows(filters, end_month)
     return (
         select(
             source.c.province_code,

@@ -15,7 +15,9 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 
 from sqlalchemy import (
+    ColumnElement,
     Date,
+    FromClause,
     Integer,
     Select,
     String,
@@ -33,8 +35,9 @@ from sqlalchemy import (
 )
 
 from queries.filters import Filters, Scope, add_months, customer_conditions
-from queries.mart_facts import grain, mart_scope
-from queries.marts import mart_block_events, mart_block_month, mart_debtors, marts_enabled
+from queries.marts import answered_from_mart, mart_block_month, marts_enabled
+from queries.marts import debt as debt_mart
+from queries.marts.reading import grain, mart_scope
 from queries.measures_base import period_bounds, sum_if
 from queries.measures_debt import debt_bucket_condition, frequent_debtor_rows, paid_as_of_vnd, unpaid_at
 from queries.rules import DEBT_AGE_BUCKETS
@@ -128,14 +131,16 @@ def debtor_rows(month: date) -> Subquery:
     )
 
 
+@answered_from_mart(debt_mart.debtor_rows_at_period_end)
+def debtor_rows_at_period_end(filters: Filters) -> tuple[FromClause, ColumnElement[bool]]:
+    """(rows, condition): debtor_rows at the period end, computed from the raw tables."""
+    return debtor_rows(filters.end_month), true()
+
+
 def debtors_in_view(filters: Filters, scope: Scope) -> Subquery:
-    """debtor_rows at the period end for the customers in view: from the mart, or from the
-    raw tables when the marts are off (the same rows either way)."""
-    if marts_enabled():
-        source = mart_debtors
-        condition = mart_debtors.c.month == filters.end_month
-    else:
-        source, condition = debtor_rows(filters.end_month), true()
+    """debtor_rows at the period end for the customers in view (the same rows from the mart
+    or the raw tables)."""
+    source, condition = debtor_rows_at_period_end(filters)
     return (
         select(*(source.c[name] for name in _DEBTOR_COLUMNS))
         .where(condition, customer_conditions(filters, scope, source, provinces))
@@ -271,14 +276,17 @@ def stage_event_rows(start: date, stop: date) -> Subquery:
     return union_all(*parts).subquery("stage_rows")
 
 
+@answered_from_mart(debt_mart.stage_events_in_period)
+def stage_events_in_period(filters: Filters) -> tuple[FromClause, ColumnElement[bool]]:
+    """(rows, condition): one row per bill reaching a block stage in the period (month,
+    stage, customer_id and the customer's columns), computed from the raw tables."""
+    start, stop = period_bounds(filters)
+    return stage_event_rows(start, stop), true()
+
+
 def _stage_events(filters: Filters, scope: Scope) -> Subquery:
     """One row per bill reaching a stage in the period, in view: month, stage, customer_id."""
-    start, stop = period_bounds(filters)
-    if marts_enabled():
-        source = mart_block_events
-        condition = and_(source.c.month >= start, source.c.month < stop)
-    else:
-        source, condition = stage_event_rows(start, stop), true()
+    source, condition = stage_events_in_period(filters)
     return (
         select(source.c.month, source.c.stage, source.c.customer_id)
         .where(condition, customer_conditions(filters, scope, source, provinces))
@@ -294,7 +302,7 @@ def block_pipeline_select(filters: Filters, scope: Scope, by_month: bool = False
     stages = values(column("stage", String), column("stage_order", Integer), name="stages").data(
         [(stage, order) for order, stage in enumerate(BLOCK_STAGES)]
     )
-    if by_month and marts_enabled():  # counted per month and customer group (queries/marts.py)
+    if by_month and marts_enabled():  # counted per month and customer group (queries/marts/)
         return _block_months_from_mart(filters, scope, stages)
     events = _stage_events(filters, scope)
     keys = ([events.c.month] if by_month else []) + [stages.c.stage, stages.c.stage_order]

@@ -4,9 +4,10 @@ from collections.abc import Sequence
 
 from sqlalchemy import FromClause, Subquery, and_, case, func, literal, select, union_all
 
-from queries import mart_facts
 from queries.filters import Filters, Scope
-from queries.marts import mart_churn_events, marts_enabled
+from queries.marts import answered_from_mart, mart_churn_events, marts_enabled
+from queries.marts import customer_month as customer_month_mart
+from queries.marts.reading import mart_dimensions, mart_scope, with_region
 from queries.measures_base import (
     Measure,
     customer_dimensions,
@@ -47,9 +48,9 @@ def churn_event_facts(
     if marts_enabled():
         mart = mart_churn_events
         events, month = mart.c, mart.c.month
-        dimensions = mart_facts.mart_dimensions((*by, *wanted), filters, mart, month)
-        source = mart_facts.with_region(mart, (*by, *wanted))
-        in_view = mart_facts.mart_scope(filters, scope, mart)
+        dimensions = mart_dimensions((*by, *wanted), filters, mart, month)
+        source = with_region(mart, (*by, *wanted))
+        in_view = mart_scope(filters, scope, mart)
     else:
         events, month = e, month_start(e.churned_on)
         dimensions = customer_dimensions((*by, *wanted), filters, month)
@@ -67,11 +68,10 @@ def churn_event_facts(
     )
 
 
+@answered_from_mart(customer_month_mart.port_facts)
 def port_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subquery:
     """Port-ins (activated in the period with a donor operator) and port-outs (churned in the
     period to a competitor), side by side: port_in / port_out are 0 or 1."""
-    if marts_enabled():  # the same columns, summed per month and customer group (queries/marts.py)
-        return mart_facts.port_facts(filters, scope, by)
     start, stop = period_bounds(filters)
     ins = (
         select(
@@ -116,10 +116,9 @@ def _port_builder(which: str):
     return build
 
 
+@answered_from_mart(customer_month_mart.port_outs_by_competitor_select)
 def port_outs_by_competitor_select(filters: Filters, scope: Scope, by: Sequence[str] = ()):
     """Numbers ported out in the period to each competitor: [*by, competitor, value]."""
-    if marts_enabled():  # the same select on the port-out mart (queries/marts.py)
-        return mart_facts.port_outs_by_competitor_select(filters, scope, by)
     by = validate_by(by)
     start, stop = period_bounds(filters)
     facts = (
@@ -132,7 +131,8 @@ def port_outs_by_competitor_select(filters: Filters, scope: Scope, by: Sequence[
     return select(*keys, as_double(func.count()).label("value")).group_by(*keys).order_by(*keys)
 
 
-def _winback_rate(filters: Filters, scope: Scope, by):
+@answered_from_mart(customer_month_mart.winback_facts)
+def winback_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subquery:
     start, stop = period_bounds(filters)
     won_back = and_(e.won_back_on.is_not(None), days_between(e.churned_on, e.won_back_on) <= WINBACK_WINDOW_DAYS)
     facts = (
@@ -145,8 +145,11 @@ def _winback_rate(filters: Filters, scope: Scope, by):
         .where(e.churned_on >= start, e.churned_on < stop, customer_scope(filters, scope))
         .subquery("facts")
     )
-    if marts_enabled():  # the same columns, summed per month and customer group (queries/marts.py)
-        facts = mart_facts.winback_facts(filters, scope, by)
+    return facts
+
+
+def _winback_rate(filters: Filters, scope: Scope, by):
+    facts = winback_facts(filters, scope, by)
     return summarise(
         facts,
         by,
@@ -159,7 +162,8 @@ def _winback_rate(filters: Filters, scope: Scope, by):
     )
 
 
-def _campaign_uplift(filters: Filters, scope: Scope, by):
+@answered_from_mart(customer_month_mart.campaign_facts)
+def campaign_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subquery:
     start, stop = period_bounds(filters)
     contacted = t.group_name == "contacted"
     control = t.group_name == "control"
@@ -175,8 +179,11 @@ def _campaign_uplift(filters: Filters, scope: Scope, by):
         .where(t.targeted_on >= start, t.targeted_on < stop, customer_scope(filters, scope))
         .subquery("facts")
     )
-    if marts_enabled():  # the same columns, summed per month and customer group (queries/marts.py)
-        facts = mart_facts.campaign_facts(filters, scope, by)
+    return facts
+
+
+def _campaign_uplift(filters: Filters, scope: Scope, by):
+    facts = campaign_facts(filters, scope, by)
 
     def churn(a, group):
         return ratio(a[f"{group}_churned"], a[f"{group}_n"])

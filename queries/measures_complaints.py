@@ -13,9 +13,10 @@ from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, Subquery, and_, case, func, literal, or_, select, union_all
 
-from queries import mart_facts, rules
+from queries import rules
 from queries.filters import Filters, Scope
-from queries.marts import marts_enabled
+from queries.marts import answered_from_mart
+from queries.marts import complaints as complaints_mart
 from queries.measures_base import (
     DIMENSIONS as CUSTOMER_DIMENSIONS,
 )
@@ -35,26 +36,15 @@ from queries.measures_base import (
     with_customer,
 )
 from queries.rules import ACK_TARGET_HOURS, BACKLOG_AGE_BUCKETS, COMPLAINT_RATE_MONTHS
+from queries.sla import sla_target_hours
 from queries.sql_functions import as_double, hours_between, month_start, percentile, ratio
-from queries.tables import complaints, customers, revenue_monthly
+from queries.tables import complaints, revenue_monthly
 
 k = complaints.c
 
 
-def sla_target_hours() -> ColumnElement:
-    """The resolution target of a complaint, hours: the named settings of queries.rules
-    (key customers, else billing, else every other category), read when the select is
-    built. The one SLA definition: sla_share and the Complaints page both use it."""
-    return case(
-        (customers.c.is_key_account, literal(rules.SLA_TARGET_HOURS_KEY_ACCOUNT)),
-        (k.category == "billing", literal(rules.SLA_TARGET_HOURS_BILLING)),
-        else_=literal(rules.SLA_TARGET_HOURS_OTHER),
-    )
-
-
+@answered_from_mart(complaints_mart.opened_facts)
 def opened_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subquery:
-    if marts_enabled():  # the same columns from the row-per-complaint mart (queries/marts.py)
-        return mart_facts.opened_facts(filters, scope, by)
     start, stop = timestamp_bounds(filters)
     ack_hours = hours_between(k.opened_at, k.acknowledged_at)
     return (
@@ -69,9 +59,8 @@ def opened_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subquery:
     )
 
 
+@answered_from_mart(complaints_mart.resolved_facts)
 def resolved_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subquery:
-    if marts_enabled():  # the same columns from the row-per-complaint mart (queries/marts.py)
-        return mart_facts.resolved_facts(filters, scope, by)
     start, stop = timestamp_bounds(filters)
     resolve_hours = hours_between(k.opened_at, k.resolved_at)
     return (
@@ -89,10 +78,9 @@ def resolved_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subquer
     )
 
 
+@answered_from_mart(complaints_mart.open_facts)
 def open_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> tuple[Subquery, list]:
     """One row per complaint open at each evaluated month end, with its age in hours then."""
-    if marts_enabled():  # the same columns from the row-per-complaint mart (queries/marts.py)
-        return mart_facts.open_facts(filters, scope, by)
     months = spine_months(filters, by, whole_period=False)
     spine = month_spine(months)
     open_at_month_end = and_(
@@ -124,7 +112,8 @@ def _complaint_count(filters: Filters, scope: Scope, by):
     )
 
 
-def _complaint_rate(filters: Filters, scope: Scope, by):
+@answered_from_mart(complaints_mart.complaint_rate_facts)
+def complaint_rate_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subquery:
     # Complaints and customer-months side by side in one fact list, so both are grouped
     # by the same dimension expressions without a join.
     start, stop = timestamp_bounds(filters)
@@ -149,8 +138,11 @@ def _complaint_rate(filters: Filters, scope: Scope, by):
         .where(r.revenue_month >= first_month, r.revenue_month < after_last, customer_scope(filters, scope))
     )
     facts = union_all(complaint_rows, customer_month_rows).subquery("facts")
-    if marts_enabled():  # the same columns from the complaint and customer-month marts (queries/marts.py)
-        facts = mart_facts.complaint_rate_facts(filters, scope, by)
+    return facts
+
+
+def _complaint_rate(filters: Filters, scope: Scope, by):
+    facts = complaint_rate_facts(filters, scope, by)
     return summarise(
         facts,
         by,

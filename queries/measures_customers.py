@@ -14,9 +14,9 @@ from collections.abc import Sequence
 
 from sqlalchemy import Subquery, and_, case, func, literal, or_, select
 
-from queries import mart_facts
 from queries.filters import Filters, Scope
-from queries.marts import marts_enabled
+from queries.marts import answered_from_mart
+from queries.marts import customer_month as customer_month_mart
 from queries.measures_base import (
     Measure,
     customer_dimensions,
@@ -32,11 +32,10 @@ from queries.sql_functions import ratio
 from queries.tables import churn_events, customers, provinces
 
 
+@answered_from_mart(customer_month_mart.customer_month_facts)
 def customer_month_facts(
     filters: Filters, scope: Scope, by: Sequence[str], *, whole_period: bool, churn_type: bool = False
 ) -> tuple[Subquery, list]:
-    if marts_enabled():  # the same columns, summed per month and customer group (queries/marts.py)
-        return mart_facts.customer_month_facts(filters, scope, by, whole_period=whole_period, churn_type=churn_type)
     months = spine_months(filters, by, whole_period=whole_period)
     spine = month_spine(months)
     c = customers.c

@@ -13,9 +13,9 @@ from datetime import date
 
 from sqlalchemy import ColumnElement, Subquery, and_, case, func, literal, or_, select
 
-from queries import mart_facts
 from queries.filters import Filters, Scope, add_months
-from queries.marts import marts_enabled
+from queries.marts import answered_from_mart
+from queries.marts import debt as debt_mart
 from queries.measures_base import (
     Measure,
     customer_dimensions,
@@ -55,11 +55,10 @@ def unpaid_at(as_of: ColumnElement) -> ColumnElement[bool]:
     return or_(b.paid_on.is_(None), b.paid_on > as_of, b.paid_vnd < b.billed_vnd)
 
 
+@answered_from_mart(debt_mart.past_due_facts)
 def past_due_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> tuple[Subquery, list[date]]:
     """Bills past due and not fully paid at each evaluated month's last day, with the unpaid
     amount and the days past due then."""
-    if marts_enabled():  # the same columns from the debt marts (queries/marts.py)
-        return mart_facts.past_due_facts(filters, scope, by)
     months = spine_months(filters, by, whole_period=False)
     spine = month_spine(months)
     as_of = spine.c.last_day
@@ -133,7 +132,8 @@ def debt_ageing_select(filters: Filters, scope: Scope, by: Sequence[str] = ()):
     )
 
 
-def _collection_rate(filters: Filters, scope: Scope, by):
+@answered_from_mart(debt_mart.collection_facts)
+def collection_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subquery:
     start, stop = period_bounds(filters)
     facts = (
         select(
@@ -145,8 +145,11 @@ def _collection_rate(filters: Filters, scope: Scope, by):
         .where(b.due_on >= start, b.due_on < stop, customer_scope(filters, scope))
         .subquery("facts")
     )
-    if marts_enabled():  # the same columns from the debt marts (queries/marts.py)
-        facts = mart_facts.collection_facts(filters, scope, by)
+    return facts
+
+
+def _collection_rate(filters: Filters, scope: Scope, by):
+    facts = collection_facts(filters, scope, by)
     return summarise(
         facts,
         by,
@@ -159,7 +162,8 @@ def _collection_rate(filters: Filters, scope: Scope, by):
     )
 
 
-def _dso(filters: Filters, scope: Scope, by):
+@answered_from_mart(debt_mart.dso_facts)
+def dso_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> tuple[Subquery, list[date]]:
     months = period_months(filters)
     spine = month_spine(months)
     as_of = spine.c.last_day
@@ -190,8 +194,11 @@ def _dso(filters: Filters, scope: Scope, by):
         .where(customer_scope(filters, scope), may_matter)
         .subquery("facts")
     )
-    if marts_enabled():  # the same columns from the debt marts (queries/marts.py)
-        facts, months = mart_facts.dso_facts(filters, scope, by)
+    return facts, months
+
+
+def _dso(filters: Filters, scope: Scope, by):
+    facts, months = dso_facts(filters, scope, by)
     return summarise(
         facts,
         by,
@@ -227,10 +234,9 @@ def frequent_debtor_rows(months: Sequence[date]) -> Subquery:
     )
 
 
+@answered_from_mart(debt_mart.frequent_debtor_facts)
 def frequent_debtor_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> tuple[Subquery, list[date]]:
     """One row per customer who is a frequent debtor at each evaluated month end."""
-    if marts_enabled():  # the same columns from the debt marts (queries/marts.py)
-        return mart_facts.frequent_debtor_facts(filters, scope, by)
     months = spine_months(filters, by, whole_period=False)
     debtors = frequent_debtor_rows(months)
     facts = (

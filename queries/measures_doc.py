@@ -62,7 +62,7 @@ How to read the fields:
   them); a *stock* is read on the last day of the period.
 - **Sources**: the warehouse tables the measure reads (see [schema.md](schema.md)). When
   the marts are built, the same figure is answered from pre-aggregated tables made from
-  these (`queries/marts.py`); the value is identical. `customers` is read to attribute an
+  these (`queries/marts/`); the value is identical. `customers` is read to attribute an
   event to the customer's province, segment, plan, area type and age band, and to apply the
   filters and the user's province scope; `provinces` is joined as well for a breakdown or
   filter by region.

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 
 from sqlalchemy import Subquery, func, literal, select
 
-from queries import mart_facts
 from queries.filters import Filters, Scope
-from queries.marts import marts_enabled
+from queries.marts import answered_from_mart
+from queries.marts import customer_month as customer_month_mart
 from queries.measures_base import (
     Measure,
     customer_dimensions,
@@ -26,10 +26,9 @@ from queries.sql_functions import ratio
 from queries.tables import revenue_monthly
 
 
+@answered_from_mart(customer_month_mart.revenue_facts)
 def revenue_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subquery:
     """One row per customer-month in the period: revenue_vnd and customer_month = 1."""
-    if marts_enabled():  # the same columns, summed per month and customer group (queries/marts.py)
-        return mart_facts.revenue_facts(filters, scope, by)
     start, stop = period_bounds(filters)
     r = revenue_monthly.c
     return (

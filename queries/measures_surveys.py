@@ -4,9 +4,9 @@ from collections.abc import Sequence
 
 from sqlalchemy import Subquery, case, func, select
 
-from queries import mart_facts
 from queries.filters import Filters, Scope
-from queries.marts import marts_enabled
+from queries.marts import answered_from_mart
+from queries.marts import surveys as surveys_mart
 from queries.measures_base import (
     Measure,
     customer_dimensions,
@@ -17,22 +17,13 @@ from queries.measures_base import (
     with_customer,
 )
 from queries.sql_functions import month_start, ratio
-from queries.tables import surveys
+from queries.tables import ASPECT_COLUMNS, surveys
 
 s = surveys.c
 
-# Aspect columns of the survey, with their labels (queries.tables.SURVEY_ASPECTS).
-ASPECT_COLUMNS = {
-    "network_quality": ("network_quality_score", "chất lượng mạng", "network quality"),
-    "procedure_speed": ("procedure_speed_score", "thủ tục nhanh gọn", "speed of procedures"),
-    "staff_attitude": ("staff_attitude_score", "thái độ nhân viên", "staff attitude"),
-    "price": ("price_score", "giá cước", "price"),
-}
 
-
+@answered_from_mart(surveys_mart.survey_facts)
 def survey_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subquery:
-    if marts_enabled():  # the same columns from the row-per-response mart (queries/marts.py)
-        return mart_facts.survey_facts(filters, scope, by)
     start, stop = period_bounds(filters)
     return (
         select(

@@ -32,8 +32,8 @@ from queries.measures_base import (
     validate_by,
 )
 from queries.measures_churn import churn_event_facts
-from queries.measures_complaints import sla_target_hours
 from queries.metrics import get_measure, measure_select, target_select, uses_customer_filters
+from queries.sla import sla_target_hours
 from queries.sql_functions import as_double, hours_between, month_start, percentile, ratio
 from queries.tables import (
     COUNTRY_CODE,

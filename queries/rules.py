@@ -66,7 +66,7 @@ TENURE_BANDS: tuple[tuple[str, int, int | None], ...] = (
 # --- Complaints and debt (issue 6) ----------------------------------------------------------
 # Resolution targets (SLA) of a complaint, hours from opened to resolved: key (big) customers
 # 10 days whatever the category, billing and charges 15 days, every other category 30 days
-# (docs/domain.md). The measures read them when a select is built (queries.measures_complaints.
+# (docs/domain.md). The measures read them when a select is built (queries.sla.
 # sla_target_hours), so changing one here changes every SLA figure; the generator stores the
 # same targets in complaints.sla_hours for reference only.
 SLA_TARGET_HOURS_KEY_ACCOUNT = 240

@@ -3,7 +3,7 @@
 ``python -m queries.schema_doc`` regenerates the file; tests/test_schema_doc.py fails when
 the committed file differs from what this module produces. Column lines come from the
 ``doc`` of each column in queries/tables.py; the checks listed under each table come from
-data_seed/contracts.py (the same checks the importer runs on incoming files).
+queries/contracts.py (the same checks the importer runs on incoming files).
 """
 
 from pathlib import Path
@@ -12,6 +12,7 @@ from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql
 
 from queries import tables
+from queries.contracts import CHECKS, NotNull
 
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "schema.md"
 
@@ -91,7 +92,7 @@ def table_section(table: Table, checks: list[str]) -> str:
     if checks:
         lines += [
             "",
-            "Checks (data_seed/contracts.py; the importer runs them on incoming files):",
+            "Checks (queries/contracts.py; the importer runs them on incoming files):",
             "",
             *(f"- {check}" for check in checks),
         ]
@@ -99,10 +100,6 @@ def table_section(table: Table, checks: list[str]) -> str:
 
 
 def checks_by_table() -> dict[str, list[str]]:
-    # Imported here, not at module top: data_seed depends on queries, not the other way round,
-    # except for this documentation step.
-    from data_seed.contracts import CHECKS, NotNull
-
     grouped: dict[str, list[str]] = {}
     for check in CHECKS:
         if isinstance(check, NotNull):

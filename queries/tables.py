@@ -62,6 +62,13 @@ STAFF_CHANNELS = ("call_centre", "store", "account_manager")
 COURSES = ("communication", "professional_manner", "special_situations")
 CAMPAIGN_GROUPS = ("contacted", "control")
 SURVEY_ASPECTS = ("network_quality", "procedure_speed", "staff_attitude", "price")
+# The score column of each survey aspect, with its labels (Vietnamese, English).
+ASPECT_COLUMNS = {
+    "network_quality": ("network_quality_score", "chất lượng mạng", "network quality"),
+    "procedure_speed": ("procedure_speed_score", "thủ tục nhanh gọn", "speed of procedures"),
+    "staff_attitude": ("staff_attitude_score", "thái độ nhân viên", "staff attitude"),
+    "price": ("price_score", "giá cước", "price"),
+}
 PORT_OUT_OUTCOMES = ("completed", "refused_debt")
 CAMPAIGN_OFFERS = ("data_bonus", "discount", "device", "loyalty_points")
 

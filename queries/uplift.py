@@ -23,14 +23,15 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import polars as pl
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import ColumnElement, FromClause, Select, Table, and_, case, func, select
 
-from queries.filters import Filters, Scope, add_months, customer_conditions
-from queries.marts import mart_campaign_targets, marts_enabled
+from queries.filters import Filters, Scope, add_months
+from queries.marts import answered_from_mart
+from queries.marts import events as events_mart
 from queries.measures_base import customer_scope, period_bounds
 from queries.rules import CONFIDENCE_Z
 from queries.sql_functions import as_double
-from queries.tables import campaign_targets, campaigns, customers, provinces
+from queries.tables import campaign_targets, campaigns, customers
 
 # Campaigns are few (a handful a year) and their outcome needs 90 days: a monthly review
 # still shows the campaigns targeted in the 12 months up to its end.
@@ -50,6 +51,19 @@ def campaign_window(filters: Filters) -> Filters:
     return replace(filters, start_month=start)
 
 
+@answered_from_mart(events_mart.campaign_targets_in_view)
+def campaign_targets_in_view(
+    filters: Filters, scope: Scope
+) -> tuple[Table, FromClause, ColumnElement, ColumnElement[bool]]:
+    """(targets, their source joined to the campaigns, the customer's segment, the customers
+    in view): campaign_targets joined to the campaigns and the customers."""
+    t = campaign_targets.c
+    source = campaign_targets.join(campaigns, campaigns.c.campaign_id == t.campaign_id).join(
+        customers, customers.c.customer_id == t.customer_id
+    )
+    return campaign_targets, source, customers.c.segment, customer_scope(filters, scope)
+
+
 def campaign_counts_select(filters: Filters, scope: Scope, grouping: str = "campaign") -> Select:
     """Rows (*group columns, first_targeted_on, last_targeted_on, control_n, control_churned,
     contacted_n, contacted_churned) for customers targeted in the period (filters ∩ scope).
@@ -60,16 +74,8 @@ def campaign_counts_select(filters: Filters, scope: Scope, grouping: str = "camp
         raise ValueError(f"unknown grouping {grouping!r}; choose from {tuple(GROUPINGS)}")
     k = campaigns.c
     start, stop = period_bounds(filters)
-    if marts_enabled():  # the targets with their customer's columns (queries.marts)
-        t = mart_campaign_targets.c
-        source = mart_campaign_targets.join(campaigns, k.campaign_id == t.campaign_id)
-        segment, in_view = t.segment, customer_conditions(filters, scope, mart_campaign_targets, provinces)
-    else:
-        t = campaign_targets.c
-        source = campaign_targets.join(campaigns, k.campaign_id == t.campaign_id).join(
-            customers, customers.c.customer_id == t.customer_id
-        )
-        segment, in_view = customers.c.segment, customer_scope(filters, scope)
+    targets, source, segment, in_view = campaign_targets_in_view(filters, scope)
+    t = targets.c
     available = {
         "campaign_id": k.campaign_id,
         "name": k.name,

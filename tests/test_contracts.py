@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import Text, create_engine
 from sqlalchemy.dialects import postgresql
 
-from data_seed import contracts
-from data_seed.contracts import (
+from queries import contracts
+from queries import tables as t
+from queries.contracts import (
     ACCEPTED_VALUES,
     CHECKS,
     FREE_TEXT,
@@ -27,7 +28,6 @@ from data_seed.contracts import (
     Relationship,
     Unique,
 )
-from queries import tables as t
 
 _engines = {}
 

@@ -69,7 +69,7 @@ def _people(first_id: int, count: int, churned: int, group: str, campaign: int, 
 @pytest.fixture(scope="module")
 def known_url(tmp_path_factory) -> str:
     """A warehouse holding only what the campaign select reads, with the counts above."""
-    from data_seed.reference import provinces_frame
+    from queries.reference import provinces_frame
 
     path = tmp_path_factory.mktemp("uplift") / "known.duckdb"
     rows = (

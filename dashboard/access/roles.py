@@ -13,8 +13,8 @@ needs lists too gets a second, data role.
 from dataclasses import dataclass
 from functools import cache
 
-from data_seed.reference import province_codes
 from queries.filters import Scope
+from queries.reference import province_codes
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ NO_ACCESS = Scope(role="none", provinces=frozenset(), can_list_customers=False, 
 
 @cache
 def valid_province_codes() -> frozenset[str]:
-    """The 34 official codes since 1 July 2025 (data_seed/reference/provinces_2025.csv)."""
+    """The 34 official codes since 1 July 2025 (queries/reference_data/provinces_2025.csv)."""
     return frozenset(province_codes())
 
 

@@ -147,7 +147,7 @@ def validate_access(role: str, provinces: Sequence[str]) -> None:
     if unknown:
         raise UserError(
             f"unknown province code(s) {', '.join(unknown)}: use the 2-digit codes of the 34 provinces "
-            "(data_seed/reference/provinces_2025.csv), e.g. 01 for Hà Nội, 79 for Hồ Chí Minh"
+            "(queries/reference_data/provinces_2025.csv), e.g. 01 for Hà Nội, 79 for Hồ Chí Minh"
         )
     if role == "regional_manager" and not provinces:
         raise UserError("a regional_manager needs --provinces (e.g. --provinces 01,31)")

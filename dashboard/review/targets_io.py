@@ -38,12 +38,11 @@ import polars as pl
 from sqlalchemy import Connection, Select, delete, insert, select
 
 from dashboard.charts.spreadsheet_cells import csv_bytes as formula_safe_csv
-from data_seed.contracts import CHECKS, FIRST_ROW, ROW, Relationship
-from data_seed.import_files import csv_lines
-from data_seed.import_report import Problem, ProblemLog
-from data_seed.reference import provinces_frame
+from queries.contracts import CHECKS, FIRST_ROW, ROW, Relationship
 from queries.engine import duckdb_path, is_duckdb, make_engine
+from queries.import_report import Problem, ProblemLog, csv_lines
 from queries.metrics import MEASURES
+from queries.reference import provinces_frame
 from queries.tables import COUNTRY_CODE, kpi_targets, warehouse_meta
 
 FILE_COLUMNS = ("measure", "month", "province_code", "target_value")

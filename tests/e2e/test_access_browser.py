@@ -22,7 +22,7 @@ OWN = ("01", "31")
 
 
 def foreign_patterns() -> list[tuple[str, re.Pattern]]:
-    with (PROJECT_ROOT / "data_seed" / "reference" / "provinces_2025.csv").open(encoding="utf-8") as handle:
+    with (PROJECT_ROOT / "queries" / "reference_data" / "provinces_2025.csv").open(encoding="utf-8") as handle:
         rows = [row for row in csv.DictReader(handle) if row["code"] not in OWN]
     return [
         (f"{row['code']} {name}", re.compile(rf"(?<!\w){re.escape(name)}(?!\w)"))

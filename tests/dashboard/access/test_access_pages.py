@@ -53,7 +53,7 @@ PAGES = navigation_pages()
 
 
 def province_names() -> dict[str, tuple[str, str]]:
-    with (PROJECT_ROOT / "data_seed" / "reference" / "provinces_2025.csv").open(encoding="utf-8") as handle:
+    with (PROJECT_ROOT / "queries" / "reference_data" / "provinces_2025.csv").open(encoding="utf-8") as handle:
         return {row["code"]: (row["name_vi"], row["name_en"]) for row in csv.DictReader(handle)}
 
 

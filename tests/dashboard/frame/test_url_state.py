@@ -174,10 +174,9 @@ def test_a_legacy_code_outside_the_chosen_region_is_dropped():
 
 
 def test_links_map_legacy_codes_as_the_importer_does():
-    """The dashboard reads the reference files itself (queries/reference.py); the importer maps
-    with data_seed/reference.py: every code must come out the same."""
-    from data_seed.reference import legacy_provinces_frame, provinces_frame
-    from queries.reference import current_province_code, current_province_codes
+    """A link reads the codes with the csv module, the importer loads the same files as frames
+    (both queries/reference.py): every code must come out the same."""
+    from queries.reference import current_province_code, current_province_codes, legacy_provinces_frame, provinces_frame
 
     current = set(provinces_frame()["province_code"])
     assert current_province_codes() == current

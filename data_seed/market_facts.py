@@ -1,20 +1,12 @@
-"""Reference data shipped with the package: provinces, the 63→34 mapping, market facts, Tết.
+"""Market and calendar facts the generator plants: competitors' shares, number portability, Tết.
 
-The CSV files in data_seed/reference/ are part of the project (docs/domain.md, "Geography",
-says what they hold); nothing is read from outside the repository at run time.
+Province reference data (shared with the dashboard and the importer) is queries/reference.py;
+the CSV files it reads are part of the project (docs/domain.md, "Geography", says what they hold).
 """
 
 from datetime import date
-from functools import cache
-from pathlib import Path
-
-import polars as pl
 
 from queries import tables as t
-
-REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
-PROVINCES_CSV = REFERENCE_DIR / "provinces_2025.csv"
-LEGACY_CSV = REFERENCE_DIR / "provinces_legacy_63_to_34.csv"
 
 # Mobile subscription shares of Viettel's competitors (2023, docs/domain.md). Port-outs and
 # port-ins are spread over them in proportion (renormalised: Viettel itself is excluded).
@@ -66,27 +58,3 @@ def tet_month(year: int) -> int:
     """Calendar month (1 or 2) in which Tết falls in ``year``."""
     day = TET_DAYS.get(year)
     return day.month if day else 2
-
-
-@cache
-def _provinces() -> pl.DataFrame:
-    return pl.read_csv(PROVINCES_CSV, schema_overrides={"code": pl.String}).sort("code")
-
-
-def provinces_frame() -> pl.DataFrame:
-    """The 34 provincial units, with exactly the columns of the ``provinces`` table."""
-    frame = _provinces().rename({"code": "province_code"})
-    return frame.select(
-        pl.col(column.name).cast(pl.Float64 if column.name in ("area_km2", "lat", "lon") else frame[column.name].dtype)
-        for column in t.provinces.columns
-    ).with_columns(pl.col("population").cast(pl.Int64))
-
-
-def legacy_provinces_frame() -> pl.DataFrame:
-    """The 63 old provinces and the new unit each merged into (``legacy_provinces`` columns)."""
-    frame = pl.read_csv(LEGACY_CSV, schema_overrides={"old_code": pl.String, "new_code": pl.String})
-    return frame.select(column.name for column in t.legacy_provinces.columns).sort("old_code")
-
-
-def province_codes() -> list[str]:
-    return provinces_frame().get_column("province_code").to_list()

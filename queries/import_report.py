@@ -1,4 +1,5 @@
-"""The importer's problem list: what is wrong, where, capped so a broken extract stays readable.
+"""The problem list of an import or a targets upload: what is wrong, where, capped so a
+broken extract stays readable.
 
 Rows are numbered as the user sees them in the file: in a CSV the header is line 1, so the
 first data row is row 2 (a text editor's line number); in a Parquet file the first row is
@@ -14,10 +15,20 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from data_seed.contracts import ROW
+from queries.contracts import ROW
 
 DEFAULT_CAP = 50
 LONGEST_VALUE = 60
+
+
+def csv_lines(raw: pl.DataFrame, newlines: int) -> pl.Expr:
+    """The line each CSV record starts on: the header is line 1, and a quoted value with line
+    breaks pushes every later record down, so row numbers match what an editor shows."""
+    index = pl.int_range(pl.len(), dtype=pl.UInt32) + 2
+    if not raw.width or newlines <= raw.height + 1:
+        return index.alias(ROW)  # one record per line: the common case, nothing to count
+    breaks = pl.sum_horizontal(pl.col(name).str.count_matches("\n", literal=True).fill_null(0) for name in raw.columns)
+    return (index + breaks.cum_sum().shift(1, fill_value=0).cast(pl.UInt32)).alias(ROW)
 
 
 @dataclass(frozen=True)

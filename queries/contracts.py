@@ -13,6 +13,10 @@ month. The semantic rules (accepted values, score ranges, dates in order, fields
 together) are listed by hand at the bottom. A test fails when a text column is neither
 given accepted values nor declared free text, so a new category column cannot slip by.
 
+They live in the query layer, beside the tables they are written on, because both sides
+need them: the importer (data_seed) and the dashboard's targets upload check with them,
+and the schema documentation lists them.
+
 Null handling follows SQL in both worlds: a rule on an empty (NULL) value is not a
 violation; emptiness is the business of the NotNull checks.
 """
