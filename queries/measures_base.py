@@ -61,7 +61,7 @@ class Measure:
     sources: the warehouse tables (queries/tables.py) the measure reads, its facts first
     (`customers` where the facts are attributed to the customer's province, segment, …);
     documentation only (docs/measures.md), checked against the select by
-    tests/test_measures_doc.py. The marts the select may read instead are built from these.
+    tests/queries/test_measures_doc.py. The marts the select may read instead are built from these.
     """
 
     name: str

@@ -1,6 +1,6 @@
 """Write docs/measures.md from the measure registry, so the documentation cannot drift.
 
-``python -m queries.measures_doc`` regenerates the file; tests/test_measures_doc.py fails
+``python -m queries.measures_doc`` regenerates the file; tests/queries/test_measures_doc.py fails
 when the committed file differs from what this module produces. Everything comes from
 the Measure records of queries.metrics.MEASURES (labels, descriptions, unit, direction,
 kind, sources, dimensions, customer_filters); this module only lays it out.

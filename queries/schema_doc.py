@@ -1,6 +1,6 @@
 """Write docs/schema.md from the table definitions, so the documentation cannot drift.
 
-``python -m queries.schema_doc`` regenerates the file; tests/test_schema_doc.py fails when
+``python -m queries.schema_doc`` regenerates the file; tests/queries/test_schema_doc.py fails when
 the committed file differs from what this module produces. Column lines come from the
 ``doc`` of each column in queries/tables.py; the checks listed under each table come from
 queries/contracts.py (the same checks the importer runs on incoming files).

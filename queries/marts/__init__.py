@@ -4,7 +4,7 @@ answer without scanning the raw facts.
 
 The raw tables stay the source of truth: every mart is a pure function of them, rebuilt
 inside every load and import (all or nothing, with the raw data) and by
-`python -m data_seed refresh`; tests/test_marts.py proves each measure answered from the
+`python -m data_seed refresh`; tests/queries/test_marts.py proves each measure answered from the
 marts equals the same measure computed from the raw tables. Marts live in their own
 MetaData (`mart_metadata`): the importer, the data contracts and docs/schema.md describe
 only what an operator supplies.

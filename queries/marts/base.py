@@ -31,7 +31,7 @@ MART_ANSWERS: list[tuple[Callable, Callable]] = []
 
 def answered_from_mart(from_mart: Callable) -> Callable[[Callable], Callable]:
     """Declare that a mart answers the decorated raw facts select: `from_mart` takes the
-    same arguments and returns the same columns (tests/test_marts.py holds them equal).
+    same arguments and returns the same columns (tests/queries/test_marts.py holds them equal).
 
     This is the one place where the choice is made: with the marts on (the default),
     the mart answers; with `use_marts(False)`, the raw select. The raw select stays the

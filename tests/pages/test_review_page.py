@@ -247,7 +247,7 @@ def test_the_review_selects_take_user_values_only_as_parameters(dialect):
     """A hostile province code reaches every review select as a bound parameter, never as SQL."""
     from queries import review as q
     from queries.uplift import campaign_counts_select
-    from tests.test_compile import DIALECTS, FILTERS, INJECTION, all_bound_values
+    from tests.queries.test_compile import DIALECTS, FILTERS, INJECTION, all_bound_values
 
     scope = Scope()
     periods = {"current": FILTERS, "previous": FILTERS.comparison_filters()}

@@ -21,7 +21,7 @@ from dashboard.charts import paged_list
 from dashboard.charts.spreadsheet_cells import csv_bytes, formula_safe
 from dashboard.review.targets_io import csv_bytes as targets_csv
 from tests.dashboard.charts.test_paged_list import ANALYST, EXECUTIVE, FILTERS, customer_list, view_for
-from tests.test_marts import execute, warehouse_copy
+from tests.queries.test_marts import execute, warehouse_copy
 
 PROJECT = Path(__file__).resolve().parents[3]
 CRAFTED = (

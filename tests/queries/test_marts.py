@@ -4,7 +4,7 @@ by month without changing a number; the marts hold only aggregates of the raw ta
 
 The raw answers come from the same registry with `queries.marts.use_marts(False)` (the
 builders' raw path, itself checked against independent Polars computations in
-tests/test_metrics.py).
+tests/queries/test_metrics.py).
 """
 
 import math

@@ -129,7 +129,7 @@ def _counts(url: str, grouping: str, scope: Scope = UNRESTRICTED) -> pl.DataFram
     from queries.marts import use_marts
 
     # The hand-made warehouse holds only the tables the raw select reads, no marts: the raw
-    # path is checked here, and tests/test_marts.py holds the mart path equal to it.
+    # path is checked here, and tests/queries/test_marts.py holds the mart path equal to it.
     engine = create_engine(url, connect_args={"read_only": True})
     use_marts(False)
     try:

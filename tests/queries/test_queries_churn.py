@@ -1,6 +1,6 @@
 """queries/churn.py: every select equals an independent Polars computation from the raw tables
 (tests/customers_churn_reference.py, tests/measure_reference.py), on DuckDB and PostgreSQL,
-for the two filter combinations of tests/test_queries_customers.py."""
+for the two filter combinations of tests/queries/test_queries_customers.py."""
 
 import polars as pl
 import pytest
@@ -30,7 +30,7 @@ from queries.metrics import measure_select
 from queries.run import run
 from tests import customers_churn_reference as ref
 from tests.conftest import connect
-from tests.test_queries_customers import CASES, OUTSIDE
+from tests.queries.test_queries_customers import CASES, OUTSIDE
 
 TREND = 36
 

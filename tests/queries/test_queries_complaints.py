@@ -349,7 +349,7 @@ def test_sla_and_breach_boundaries_are_exact(tiny_complaints_url):
 
 @pytest.fixture(params=["duckdb", "postgresql"])
 def tiny_complaints_url(request):
-    from tests.test_queries_debt import write_tiny_warehouse
+    from tests.queries.test_queries_debt import write_tiny_warehouse
 
     url = request.getfixturevalue("empty_duck_url" if request.param == "duckdb" else "empty_pg_url")
     opened = datetime(2026, 10, 5)
