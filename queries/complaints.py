@@ -36,7 +36,7 @@ from sqlalchemy import (
 )
 
 from queries.filters import Filters, Scope
-from queries.marts import answered_from_mart, mart_complaints, marts_enabled
+from queries.marts import answered_from_mart, mart_complaints
 from queries.marts import customer_month as customer_month_mart
 from queries.marts.reading import mart_scope, on_mart, with_region
 from queries.measures_base import (
@@ -140,22 +140,27 @@ def complaint_rows(
     written on complaints (k) and customers (c); with the marts on they read
     queries.marts.mart_complaints instead, whose columns carry the same names (no join to
     the customers table), else complaints ⋈ customers."""
-    if marts_enabled():
-        mart = mart_complaints
-
-        def on(expression):
-            return on_mart(expression, mart, complaints, customers)
-
-        source, in_view = with_region(mart, by), mart_scope(filters, scope, mart)
-    else:
-
-        def on(expression):
-            return expression
-
-        source, in_view = with_customer(complaints, k.customer_id, by), customer_scope(filters, scope)
+    source, in_view, on = _complaint_source(filters, scope, by)
     for table, condition in joins:
         source = source.join(table, on(condition))
     return select(*(on(column) for column in columns)).select_from(source).where(*map(on, conditions), in_view)
+
+
+def _complaint_source_on_mart(filters: Filters, scope: Scope, by: Sequence[str]):
+    """mart_complaints, its scope, and the expressions moved onto its columns."""
+    mart = mart_complaints
+
+    def on(expression):
+        return on_mart(expression, mart, complaints, customers)
+
+    return with_region(mart, by), mart_scope(filters, scope, mart), on
+
+
+@answered_from_mart(_complaint_source_on_mart)
+def _complaint_source(filters: Filters, scope: Scope, by: Sequence[str]):
+    """(source, in-view condition, how an expression on complaints/customers reads on the
+    source): complaints ⋈ customers, expressions as written."""
+    return with_customer(complaints, k.customer_id, by), customer_scope(filters, scope), lambda expression: expression
 
 
 @answered_from_mart(customer_month_mart.customer_months)

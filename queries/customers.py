@@ -40,7 +40,6 @@ from queries.marts import (
     answered_from_mart,
     mart_big_customers,
     mart_customer_list,
-    marts_enabled,
 )
 from queries.marts import customers as customers_mart
 from queries.marts.reading import grain
@@ -333,38 +332,46 @@ def big_customers_select(filters: Filters, scope: Scope, by: Sequence[str] = ())
     )
 
 
+def _key_account_counts_on_mart(filters: Filters, scope: Scope, month_list: list[date]) -> Subquery:
+    """Key accounts per month from mart_big_customers (counted per customer group)."""
+    mart = grain(mart_big_customers, filters, ())
+    counts = (
+        select(mart.c.month, func.sum(mart.c.customers).label("key_accounts"))
+        .where(
+            mart.c.month.in_(month_list),
+            mart.c.is_key_account,
+            customer_conditions(filters, scope, mart, provinces),
+        )
+        .group_by(mart.c.month)
+        .subquery("counts")
+    )
+    return counts
+
+
+@answered_from_mart(_key_account_counts_on_mart)
+def _key_account_counts(filters: Filters, scope: Scope, month_list: list[date]) -> Subquery:
+    """(month, key_accounts): key accounts active at each month end, from the customers table."""
+    spine = values(column("month", Date), column("next_month", Date), name="key_months").data(
+        [(month, month_after(month)) for month in month_list]
+    )
+    active = and_(c.activated_on < spine.c.next_month, or_(c.churned_on.is_(None), c.churned_on >= spine.c.next_month))
+    counts = (
+        select(spine.c.month.label("month"), func.count().label("key_accounts"))
+        .select_from(customers.join(spine, active))
+        .where(customer_scope(filters, scope), c.is_key_account)
+        .group_by(spine.c.month)
+        .subquery("counts")
+    )
+    return counts
+
+
 def key_accounts_trend_select(filters: Filters, scope: Scope, months: int = 12) -> Select:
     """Key accounts active at each month end of the `months` months ending with the period
     end: rows (month, value). (The top-revenue group is a fixed share of the operator by
     construction, so its count has no national trend worth drawing; key accounts carry
     the big-customer trend.)"""
     month_list = [add_months(filters.end_month, offset) for offset in range(-(months - 1), 1)]
-    if marts_enabled():
-        mart = grain(mart_big_customers, filters, ())
-        counts = (
-            select(mart.c.month, func.sum(mart.c.customers).label("key_accounts"))
-            .where(
-                mart.c.month.in_(month_list),
-                mart.c.is_key_account,
-                customer_conditions(filters, scope, mart, provinces),
-            )
-            .group_by(mart.c.month)
-            .subquery("counts")
-        )
-    else:
-        spine = values(column("month", Date), column("next_month", Date), name="key_months").data(
-            [(month, month_after(month)) for month in month_list]
-        )
-        active = and_(
-            c.activated_on < spine.c.next_month, or_(c.churned_on.is_(None), c.churned_on >= spine.c.next_month)
-        )
-        counts = (
-            select(spine.c.month.label("month"), func.count().label("key_accounts"))
-            .select_from(customers.join(spine, active))
-            .where(customer_scope(filters, scope), c.is_key_account)
-            .group_by(spine.c.month)
-            .subquery("counts")
-        )
+    counts = _key_account_counts(filters, scope, month_list)
     every_month = values(column("month", Date), name="trend_months").data([(month,) for month in month_list])
     return (
         select(every_month.c.month, as_double(func.coalesce(counts.c.key_accounts, 0)).label("value"))
@@ -419,11 +426,15 @@ def ranked_month_select() -> Select:
     return select(mart_customer_list.c.month).limit(1)
 
 
+def _customer_list_on_mart(end_month: date, ranked_month: date | None) -> FromClause:
+    """mart_customer_list when it ranks `end_month`; a month it does not hold is ranked raw."""
+    return mart_customer_list if ranked_month == end_month else listed_customers(end_month).subquery("listed")
+
+
+@answered_from_mart(_customer_list_on_mart)
 def customer_list_source(end_month: date, ranked_month: date | None) -> FromClause:
     """listed_customers(end_month): from the mart when it ranks that month (`ranked_month`,
     read with ranked_month_select), else computed from the raw tables."""
-    if marts_enabled() and ranked_month == end_month:
-        return mart_customer_list
     return listed_customers(end_month).subquery("listed")
 
 

@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 
 from queries.filters import Filters, Scope, add_months, customer_conditions
-from queries.marts import answered_from_mart, mart_block_month, marts_enabled
+from queries.marts import answered_from_mart, mart_block_month
 from queries.marts import debt as debt_mart
 from queries.marts.reading import grain, mart_scope
 from queries.measures_base import period_bounds, sum_if
@@ -302,8 +302,12 @@ def block_pipeline_select(filters: Filters, scope: Scope, by_month: bool = False
     stages = values(column("stage", String), column("stage_order", Integer), name="stages").data(
         [(stage, order) for order, stage in enumerate(BLOCK_STAGES)]
     )
-    if by_month and marts_enabled():  # counted per month and customer group (queries/marts/)
-        return _block_months_from_mart(filters, scope, stages)
+    if by_month:
+        return _block_months(filters, scope, stages)
+    return _block_pipeline(filters, scope, stages, by_month=False)
+
+
+def _block_pipeline(filters: Filters, scope: Scope, stages, *, by_month: bool) -> Select:
     events = _stage_events(filters, scope)
     keys = ([events.c.month] if by_month else []) + [stages.c.stage, stages.c.stage_order]
     on_stage = events.c.stage == stages.c.stage
@@ -345,3 +349,9 @@ def _block_months_from_mart(filters: Filters, scope: Scope, stages) -> Select:
         .select_from(stages.join(counts, counts.c.stage == stages.c.stage))
         .order_by(counts.c.month, stages.c.stage_order)
     )
+
+
+@answered_from_mart(_block_months_from_mart)
+def _block_months(filters: Filters, scope: Scope, stages) -> Select:
+    """The pipeline month by month (the mart counts it per month and customer group)."""
+    return _block_pipeline(filters, scope, stages, by_month=True)

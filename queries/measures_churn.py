@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from sqlalchemy import FromClause, Subquery, and_, case, func, literal, select, union_all
 
 from queries.filters import Filters, Scope
-from queries.marts import answered_from_mart, mart_churn_events, marts_enabled
+from queries.marts import answered_from_mart, mart_churn_events
 from queries.marts import customer_month as customer_month_mart
 from queries.marts.reading import mart_dimensions, mart_scope, with_region
 from queries.measures_base import (
@@ -36,6 +36,21 @@ def customers_source(by: Sequence[str]) -> FromClause:
 EVENT_COLUMNS: tuple[str, ...] = ("churn_type", "reason", "ported_to")
 
 
+def _churn_event_source_on_mart(filters: Filters, scope: Scope, dimensions: Sequence[str]):
+    """mart_churn_events: its columns, the wanted dimensions on it, itself, its scope."""
+    mart = mart_churn_events
+    on_mart_dimensions = mart_dimensions(dimensions, filters, mart, mart.c.month)
+    return mart.c, on_mart_dimensions, with_region(mart, dimensions), mart_scope(filters, scope, mart)
+
+
+@answered_from_mart(_churn_event_source_on_mart)
+def _churn_event_source(filters: Filters, scope: Scope, dimensions: Sequence[str]):
+    """(event columns, the wanted customer dimensions, source, in-view condition):
+    churn_events ⋈ customers."""
+    wanted = customer_dimensions(dimensions, filters, month_start(e.churned_on))
+    return e, wanted, with_customer(churn_events, e.customer_id, dimensions), customer_scope(filters, scope)
+
+
 def churn_event_facts(
     filters: Filters, scope: Scope, by: Sequence[str], columns: Sequence[str] = (), member: str | None = None
 ) -> Subquery:
@@ -45,17 +60,7 @@ def churn_event_facts(
     (the same rows)."""
     start, stop = period_bounds(filters)
     wanted = [name for name in (member,) if name and name not in EVENT_COLUMNS]
-    if marts_enabled():
-        mart = mart_churn_events
-        events, month = mart.c, mart.c.month
-        dimensions = mart_dimensions((*by, *wanted), filters, mart, month)
-        source = with_region(mart, (*by, *wanted))
-        in_view = mart_scope(filters, scope, mart)
-    else:
-        events, month = e, month_start(e.churned_on)
-        dimensions = customer_dimensions((*by, *wanted), filters, month)
-        source = with_customer(churn_events, e.customer_id, (*by, *wanted))
-        in_view = customer_scope(filters, scope)
+    events, dimensions, source, in_view = _churn_event_source(filters, scope, (*by, *wanted))
     named = {column.name: column for column in dimensions} | {name: events[name] for name in EVENT_COLUMNS}
     selected = [named[name].label(name) for name in (*by, *columns)]
     if member:
