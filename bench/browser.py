@@ -38,11 +38,16 @@ WATCH_RUNS = """() => {
     subtree: true, attributes: true, attributeOldValue: true, attributeFilter: ['data-test-script-state'],
   });
 }"""
-DRAWN = """(runs) => {
+# Drawn: the run is over, nothing is stale and every chart is drawn; and, when asked, at
+# least `runs` runs were seen (WATCH_RUNS), the page's title is `title`, the link holds `search`.
+DRAWN = """({runs, title, search}) => {
   const app = document.querySelector('[data-testid="stApp"]');
   if (!app || app.getAttribute('data-test-script-state') === 'running') return false;
   if (runs && (window.__finishedRuns || 0) < runs) return false;
   if (document.querySelector('[data-stale="true"]')) return false;
+  const titles = [...document.querySelectorAll('h1')].map((heading) => heading.innerText.trim());
+  if (title && !titles.includes(title)) return false;
+  if (search && !location.search.includes(search)) return false;
   for (const chart of document.querySelectorAll('[data-testid="stPlotlyChart"]')) {
     if (!chart.querySelector('.main-svg')) return false;
   }
@@ -63,7 +68,7 @@ def peak_rss_mb(pid: int) -> float | None:
 def _wait_drawn(tab, runs: int = 0) -> None:
     """Until no script run is going on (and at least `runs` have finished since the
     watcher was installed), nothing is stale, and every Plotly chart has drawn its SVG."""
-    tab.wait_for_function(DRAWN, arg=runs, timeout=LOAD_MS, polling="raf")
+    tab.wait_for_function(DRAWN, arg={"runs": runs}, timeout=LOAD_MS, polling="raf")
 
 
 def time_filter_changes(url: str, var_dir: str, log=print) -> dict:

@@ -44,7 +44,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bench.browser import peak_rss_mb
+from bench.browser import DRAWN, peak_rss_mb
 from dashboard.access.users import seed_demo
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -165,25 +165,10 @@ async def check_page(tab, where: str, report: Report, after_during: bool) -> Non
                 report.freshness_after_during.append(match.group(2))
 
 
-# A step is over when the run is, the page is the one asked for (its title; for a filter,
-# the link carries the choice) and every chart is drawn. No count of runs: under load one
-# was seen to go uncounted, the page drawn all the same.
-DRAWN_AS_ASKED = """({title, search}) => {
-  const app = document.querySelector('[data-testid="stApp"]');
-  if (!app || app.getAttribute('data-test-script-state') === 'running') return false;
-  if (document.querySelector('[data-stale="true"]')) return false;
-  const titles = [...document.querySelectorAll('h1')].map((heading) => heading.innerText.trim());
-  if (title && !titles.includes(title)) return false;
-  if (search && !location.search.includes(search)) return false;
-  for (const chart of document.querySelectorAll('[data-testid="stPlotlyChart"]')) {
-    if (!chart.querySelector('.main-svg')) return false;
-  }
-  return true;
-}"""
-
-
+# A step waits for the page asked for (its title; for a filter, the link carrying the choice),
+# not for a count of runs: under load one was seen to go uncounted, the page drawn all the same.
 async def wait_drawn(tab, step_ms: int, *, title: str | None = None, search: str | None = None) -> None:
-    await tab.wait_for_function(DRAWN_AS_ASKED, arg={"title": title, "search": search}, timeout=step_ms, polling=200)
+    await tab.wait_for_function(DRAWN, arg={"title": title, "search": search}, timeout=step_ms, polling=200)
 
 
 async def open_page(tab, page: str, step_ms: int) -> float:
