@@ -32,6 +32,8 @@ def customers_frame(world: World, customers: Customers, life: Lifecycle, rng: np
     return pl.DataFrame(
         {
             "customer_id": customers.customer_id,
+            # The operator's key of a generated account is its id written out (data_seed/export.py).
+            "customer_key": pl.Series(customers.customer_id).cast(pl.String),
             "segment": labels(SEGMENTS, customers.segment),
             "province_code": pl.Series(world.province_codes).gather(customers.province),
             "area_type": labels(AREA_TYPES, customers.area),
@@ -62,6 +64,7 @@ def churn_events_frame(customers: Customers, life: Lifecycle) -> pl.DataFrame:
             "churn_type": labels(CHURN_TYPES, life.churn_type[left]),
             "reason": labels(CHURN_REASONS, life.reason[left]),
             "ported_to": labels(COMPETITORS, life.ported_to[left]),
+            "reason_text": pl.Series([None] * left.size, dtype=pl.String),
             "won_back_on": dates(life.won_back_day[left]),
         }
     )

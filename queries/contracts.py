@@ -415,6 +415,9 @@ class Matches(Check):
 
 # --- derived from queries/tables.py -------------------------------------------------------
 
+# Money that may be negative: revenue is net of credits and refunds (docs/schema.md).
+SIGNED_MONEY = frozenset({("revenue_monthly", "revenue_vnd")})
+
 
 def derived_checks(table: Table) -> list[Check]:
     checks: list[Check] = [Unique(table, tuple(column.name for column in table.primary_key.columns))]
@@ -423,7 +426,7 @@ def derived_checks(table: Table) -> list[Check]:
             checks.append(NotNull(table, column.name))
         for key in column.foreign_keys:
             checks.append(Relationship(table, column.name, key.column.table, key.column.name))
-        if column.name.endswith("_vnd"):
+        if column.name.endswith("_vnd") and (table.name, column.name) not in SIGNED_MONEY:
             checks.append(Range(table, column.name, minimum=0))
         if column.name.endswith("_month") and isinstance(column.type, Date):
             checks.append(FirstOfMonth(table, column.name))
@@ -440,15 +443,15 @@ ACCEPTED_VALUES: dict[tuple[str, str], tuple] = {
     ("customers", "gender"): t.GENDERS,
     ("customers", "plan"): t.PLANS,
     ("customers", "status"): t.CUSTOMER_STATUSES,
-    ("customers", "ported_in_from"): t.COMPETITORS,
+    ("customers", "ported_in_from"): t.PORT_DESTINATIONS,
     ("staff", "channel"): t.STAFF_CHANNELS,
     ("training", "course"): t.COURSES,
     ("complaints", "channel"): t.COMPLAINT_CHANNELS,
     ("complaints", "category"): t.COMPLAINT_CATEGORIES,
     ("churn_events", "churn_type"): t.CHURN_TYPES,
     ("churn_events", "reason"): t.CHURN_REASONS,
-    ("churn_events", "ported_to"): t.COMPETITORS,
-    ("port_out_requests", "to_competitor"): t.COMPETITORS,
+    ("churn_events", "ported_to"): t.PORT_DESTINATIONS,
+    ("port_out_requests", "to_competitor"): t.PORT_DESTINATIONS,
     ("port_out_requests", "outcome"): t.PORT_OUT_OUTCOMES,
     ("campaigns", "offer"): t.CAMPAIGN_OFFERS,
     ("campaigns", "target_segment"): t.SEGMENTS,
@@ -469,6 +472,8 @@ FREE_TEXT: frozenset[tuple[str, str]] = frozenset(
         ("legacy_provinces", "old_name_vi"),
         ("customers", "full_name"),
         ("customers", "phone"),
+        ("customers", "customer_key"),
+        ("churn_events", "reason_text"),
         ("campaigns", "name"),
         ("kpi_targets", "province_code"),
         ("warehouse_meta", "key"),

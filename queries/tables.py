@@ -32,11 +32,16 @@ metadata = MetaData()
 # Accepted values, shared by the generator, the importer, the contracts and the UI.
 SEGMENTS = ("individual", "household", "enterprise", "government", "foreign")
 PLANS = ("prepaid", "postpaid")
-AREA_TYPES = ("urban", "rural", "remote")
+# "unknown" is the honest answer of an extract that does not record it (docs/schema.md).
+UNKNOWN = "unknown"
+AREA_TYPES = ("urban", "rural", "remote", UNKNOWN)
 GENDERS = ("male", "female")
 CUSTOMER_STATUSES = ("active", "churned")
 MACRO_REGIONS = ("Bắc", "Trung", "Nam")
 COMPETITORS = ("mobifone", "vinaphone", "vietnamobile", "gmobile", "mvno")
+# Where a number went or came from: a known competitor, or one the extract does not name
+# (most churn extracts record "left for a competitor" without saying which).
+PORT_DESTINATIONS = (*COMPETITORS, UNKNOWN)
 CHURN_TYPES = ("voluntary", "involuntary")
 CHURN_REASONS = (
     "price",
@@ -114,7 +119,13 @@ legacy_provinces = Table(
 customers = Table(
     "customers",
     metadata,
-    _pk("customer_id", "Customer (subscription account) id"),
+    _pk("customer_id", "Customer (subscription account) id inside the warehouse"),
+    Column(
+        "customer_key",
+        Text,
+        nullable=False,
+        doc="The operator's own key of the account, as extracted (text, unique, e.g. '0002-ORFBO'); imports match on it",
+    ),
     Column("segment", Text, nullable=False, doc="individual, household, enterprise, government or foreign"),
     Column(
         "province_code",
@@ -123,14 +134,16 @@ customers = Table(
         nullable=False,
         doc="Province of the account (34 codes)",
     ),
-    Column("area_type", Text, nullable=False, doc="urban, rural or remote (vùng sâu vùng xa)"),
+    Column(
+        "area_type", Text, nullable=False, doc="urban, rural, remote (vùng sâu vùng xa), or unknown when not recorded"
+    ),
     Column(
         "birth_year",
         SmallInteger,
         nullable=False,
         doc="Birth year of the account holder (of the contact person for organisations); age bands derive from it",
     ),
-    Column("gender", Text, nullable=False, doc="male or female"),
+    Column("gender", Text, doc="male or female; NULL when not recorded or for an organisation's account"),
     Column("plan", Text, nullable=False, doc="prepaid or postpaid"),
     Column("has_mobile", Boolean, nullable=False, doc="Holds a mobile subscription"),
     Column("has_home_internet", Boolean, nullable=False, doc="Holds a home/fixed internet service"),
@@ -145,10 +158,13 @@ customers = Table(
     Column(
         "ported_in_from",
         Text,
-        doc="Competitor the number was ported in from (mobifone, vinaphone, vietnamobile, gmobile, mvno); NULL otherwise",
+        doc="Competitor the number was ported in from (mobifone, vinaphone, vietnamobile, gmobile, mvno, or unknown); "
+        "NULL otherwise",
     ),
-    Column("full_name", Text, nullable=False, doc="Holder name (personal data: masked for roles without rights)"),
-    Column("phone", Text, nullable=False, doc="Main phone number, 10 digits starting with 0 (personal data)"),
+    Column(
+        "full_name", Text, doc="Holder name (personal data: masked for roles without rights); NULL when not extracted"
+    ),
+    Column("phone", Text, doc="Main phone number, 10 digits starting with 0 (personal data); NULL when not extracted"),
 )
 
 revenue_monthly = Table(
@@ -163,7 +179,12 @@ revenue_monthly = Table(
         doc="Customer",
     ),
     Column("revenue_month", Date, primary_key=True, doc="Month (first day) the revenue was earned in"),
-    Column("revenue_vnd", BigInteger, nullable=False, doc="Service revenue in the month, VND (≥ 0)"),
+    Column(
+        "revenue_vnd",
+        BigInteger,
+        nullable=False,
+        doc="Net service revenue in the month, VND: charges less credits and refunds, so it can be negative",
+    ),
 )
 
 bills = Table(
@@ -266,10 +287,12 @@ churn_events = Table(
         nullable=False,
         doc="price, competitor_promotion, network_quality, service_attitude, relocation, non_payment or other",
     ),
+    Column("reason_text", Text, doc="The operator's own wording of the reason, as extracted; NULL when none"),
     Column(
         "ported_to",
         Text,
-        doc="Competitor the number was ported to (mobifone, vinaphone, vietnamobile, gmobile, mvno); NULL if not ported",
+        doc="Competitor the number was ported to (mobifone, vinaphone, vietnamobile, gmobile, mvno), unknown when the "
+        "customer left for a competitor the extract does not name; NULL if not ported",
     ),
     Column("won_back_on", Date, doc="Date the customer was re-acquired (win-back); NULL if not"),
 )
@@ -286,7 +309,7 @@ port_out_requests = Table(
         doc="Customer asking to port out",
     ),
     Column("requested_on", Date, nullable=False, doc="Request date"),
-    Column("to_competitor", Text, nullable=False, doc="Competitor asked for"),
+    Column("to_competitor", Text, nullable=False, doc="Competitor asked for (or unknown)"),
     Column("outcome", Text, nullable=False, doc="completed or refused_debt (refused for unpaid bills)"),
 )
 

@@ -271,6 +271,7 @@ def tiny_warehouse(url: str, bill_rows: list[dict], complaint_rows: list[dict] =
             [
                 dict(
                     customer_id=customer_id,
+                    customer_key=str(customer_id),
                     segment="individual",
                     province_code="01",
                     area_type="urban",

@@ -207,6 +207,7 @@ def write_tiny_warehouse(
     people = [
         dict(
             customer_id=customer_id,
+            customer_key=str(customer_id),
             segment=segment,
             province_code="01",
             area_type="urban",

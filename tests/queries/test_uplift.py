@@ -81,6 +81,7 @@ def known_url(tmp_path_factory) -> str:
     targets = pl.DataFrame(rows)
     people = targets.select(
         "customer_id",
+        pl.col("customer_id").cast(pl.String).alias("customer_key"),
         "segment",
         "province_code",
         pl.lit("urban").alias("area_type"),
