@@ -1,7 +1,10 @@
 """Command line: ``python -m data_seed generate …`` and ``python -m data_seed import DIR``.
 
     python -m data_seed generate --customers 200000 [--months 36] [--seed 7] [--url URL] [--end-month 2026-10]
-    python -m data_seed import DIR [--url URL] [--force]
+                                 [--export DIR]
+    python -m data_seed import DIR [--url URL] [--force]           (a whole extract: replaces the warehouse)
+    python -m data_seed import DIR --month YYYY-MM [--reload] [--url URL]   (one month's extract)
+    python -m data_seed export DIR [--url URL]                     (the warehouse as monthly extracts)
     python -m data_seed refresh [--url URL] [--full | --since YYYY-MM]
 
 The warehouse URL defaults to WAREHOUSE_URL, then .streamlit/secrets.toml, then the
@@ -10,13 +13,16 @@ embedded DuckDB file var/warehouse.duckdb (queries.engine.resolve_url).
 
 import argparse
 import sys
+import tempfile
 import time
 from datetime import date, datetime
 from pathlib import Path
 
 from data_seed import seed_warehouse
+from data_seed.export import export_months
 from data_seed.generate_calendar import last_complete_month
 from data_seed.importer import import_directory
+from data_seed.monthly import load_month
 from data_seed.refresh import refresh_url
 from queries.engine import resolve_url
 
@@ -46,8 +52,22 @@ def parser() -> argparse.ArgumentParser:
     generate.add_argument(
         "--end-month", type=month, help="last month of data, YYYY-MM (default: last complete month in Vietnam)"
     )
+    generate.add_argument(
+        "--export",
+        type=Path,
+        metavar="DIR",
+        help="instead of loading the warehouse, write the data as one folder of import files per month into DIR",
+    )
     load = commands.add_parser("import", help="validate CSV/Parquet files in DIR and load them (all or nothing)")
     load.add_argument("directory", type=Path, help="directory with one file per table")
+    load.add_argument(
+        "--month",
+        type=month,
+        help="DIR is one month's extract (YYYY-MM): replace that month's rows, update customers by key, keep the rest",
+    )
+    load.add_argument(
+        "--reload", action="store_true", help="with --month: allow a month earlier than the last one loaded"
+    )
     load.add_argument("--url", help="warehouse URL (default: WAREHOUSE_URL, secrets, var/warehouse.duckdb)")
     load.add_argument(
         "--force",
@@ -55,6 +75,9 @@ def parser() -> argparse.ArgumentParser:
         help="load even if a table would lose more than half of the rows it has now (e.g. a deliberately smaller "
         "extract, or emptying the warehouse)",
     )
+    export = commands.add_parser("export", help="write the warehouse as one folder of import files per month")
+    export.add_argument("directory", type=Path, help="directory to write the month folders (YYYY-MM) into")
+    export.add_argument("--url", help="warehouse URL (default: WAREHOUSE_URL, secrets, var/warehouse.duckdb)")
     refresh = commands.add_parser(
         "refresh", help="rebuild the marts from the raw tables (loads and imports do it already)"
     )
@@ -66,6 +89,14 @@ def parser() -> argparse.ArgumentParser:
 
 
 def run_generate(arguments: argparse.Namespace) -> int:
+    if arguments.export:
+        with tempfile.TemporaryDirectory() as scratch:
+            arguments.url = f"duckdb:///{Path(scratch) / 'generated.duckdb'}"
+            arguments.export, directory = None, arguments.export
+            run_generate(arguments)
+            folders = export_months(arguments.url, directory, progress=print)
+        print(f"Wrote {len(folders)} month folders into {directory}.")
+        return 0
     url = resolve_url(arguments.url)
     end_month = arguments.end_month or last_complete_month()
     started = time.perf_counter()
@@ -87,7 +118,18 @@ def run_generate(arguments: argparse.Namespace) -> int:
 
 
 def run_import(arguments: argparse.Namespace) -> int:
+    if arguments.month:
+        return load_month(arguments.directory, resolve_url(arguments.url), arguments.month, reload=arguments.reload)
+    if arguments.reload:
+        print("--reload goes with --month", file=sys.stderr)
+        return 2
     return import_directory(arguments.directory, resolve_url(arguments.url), force=arguments.force)
+
+
+def run_export(arguments: argparse.Namespace) -> int:
+    folders = export_months(resolve_url(arguments.url), arguments.directory, progress=print)
+    print(f"Wrote {len(folders)} month folders into {arguments.directory}.")
+    return 0
 
 
 def run_refresh(arguments: argparse.Namespace) -> int:
@@ -105,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_generate(arguments)
     if arguments.command == "refresh":
         return run_refresh(arguments)
+    if arguments.command == "export":
+        return run_export(arguments)
     return run_import(arguments)
 
 

@@ -18,6 +18,7 @@ DUCKDB_MEMORY_LIMIT = "2GB"
 # Indexes for the dashboard's commonest filters and joins (PostgreSQL; DuckDB scans fast enough).
 POSTGRES_INDEXES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("customers", ("province_code",)),
+    ("customers", ("customer_key",)),  # every import looks customers up by the operator's key
     ("customers", ("activated_on",)),
     ("customers", ("churned_on",)),
     ("revenue_monthly", ("revenue_month",)),

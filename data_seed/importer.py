@@ -29,6 +29,7 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Table, func, inspect, select
 
+from data_seed.customer_keys import ID, KEY, assign_ids, file_table, names_customers, to_ids
 from data_seed.generate_calendar import VIETNAM
 from data_seed.import_files import IMPORTED_TABLES, LISTED_TABLES, REQUIRED_FILES, empty_frame, find_files, read_table
 from data_seed.load import atomic_load, polars_type
@@ -94,10 +95,27 @@ def report_value(check: Check):
     return None
 
 
-def run_contracts(frames: dict[str, pl.DataFrame], files: dict[str, str], problems: ProblemLog) -> None:
+def checked_on_files(check: Check, monthly: bool) -> bool:
+    """Whether the importer runs ``check`` on the files' frames.
+
+    Internal customer ids come from the keys (translate_customer_keys checks those). A
+    month's files hold only that month's customers, staff and campaigns: their references to
+    the rest are checked against the warehouse once the month is applied (data_seed/monthly.py)."""
+    if check.column == ID or (isinstance(check, Relationship) and check.target_table.name == "customers"):
+        return False
+    if monthly and isinstance(check, Relationship) and check.target_table.name not in ("provinces", "legacy_provinces"):
+        return False
+    return True
+
+
+def run_contracts(
+    frames: dict[str, pl.DataFrame], files: dict[str, str], problems: ProblemLog, monthly: bool = False
+) -> None:
     for check in CHECKS:
         if check.table.name not in files:
             continue  # reference and loader tables are not checked here
+        if not checked_on_files(check, monthly):
+            continue
         if isinstance(check, Unique) and check.table.name in SUM_WHEN_PROVINCES_MERGE:
             continue  # checked before the legacy codes were mapped
         if isinstance(check, Relationship) and check.target_table.name not in frames:
@@ -161,6 +179,35 @@ def report_future_dates(
 # --- the whole import ------------------------------------------------------------------------
 
 
+# --- the operator's customer keys -------------------------------------------------------------
+
+
+def translate_customer_keys(result: Validated, files: dict[str, str], known: pl.DataFrame, monthly: bool) -> None:
+    """Give every row the warehouse's customer id for its ``customer_key``
+    (data_seed/customer_keys.py); a key that names no customer is reported and its row dropped."""
+    customers = result.frames["customers"]
+    ids = assign_ids(customers.get_column(KEY), known)
+    every = pl.concat([known, ids]).unique(KEY, keep="first")
+    where = "in customers.csv nor in the warehouse" if monthly else "in the customers file"
+    for table in IMPORTED_TABLES:
+        if not names_customers(table):
+            continue
+        frame = result.frames[table.name]
+        if table.name != "customers":
+            key = pl.col(KEY)
+            blank = frame.filter(key.is_null()) if not table.c[ID].nullable else frame.clear()
+            result.problems.add_rows(
+                files[table.name], blank, KEY, lambda _row: "must not be empty", rule=f"{KEY}: must not be empty"
+            )
+            stranger = frame.filter(key.is_not_null() & ~key.is_in(every.get_column(KEY).implode()))
+            message = f"unknown customer: no customer with this {KEY} {where}"
+            result.problems.add_rows(
+                files[table.name], stranger, KEY, lambda _row, message=message: message, rule=message
+            )
+            frame = frame.filter(key.is_null() | key.is_in(every.get_column(KEY).implode()))
+        result.frames[table.name] = to_ids(frame, table, every)
+
+
 @dataclass
 class Validated:
     frames: dict[str, pl.DataFrame] = field(default_factory=dict)  # every imported table, in table types
@@ -168,6 +215,7 @@ class Validated:
     problems: ProblemLog = field(default_factory=ProblemLog)
     contents_checked: bool = False  # False when phase 1 failed and the contracts did not run
     given: set[str] = field(default_factory=set)  # tables that came with a file
+    paths: dict[str, Path] = field(default_factory=dict)  # the file of each given table
 
 
 def reference_frames() -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -175,29 +223,40 @@ def reference_frames() -> tuple[pl.DataFrame, pl.DataFrame]:
     return reference.provinces_frame(), reference.legacy_provinces_frame()
 
 
-def validate_directory(directory: Path, today: date | None = None) -> Validated:
-    """Read and check every file; ``today`` (default: today in Vietnam) bounds the dates."""
+def validate_directory(
+    directory: Path, today: date | None = None, *, known: pl.DataFrame | None = None, monthly: bool = False
+) -> Validated:
+    """Read and check every file; ``today`` (default: today in Vietnam) bounds the dates.
+
+    ``known``: the (customer_key, customer_id) pairs the warehouse holds (a monthly load's
+    files may name customers loaded before); ``monthly``: the files are one month's extract
+    (data_seed/monthly.py), so no file is required and references to customers, staff and
+    campaigns may point into the warehouse."""
     result = Validated()
     problems = result.problems
     if not directory.is_dir():
         problems.add(Problem(str(directory), None, None, None, "not a directory"))
         return result
-    paths = find_files(directory, problems)
+    paths = find_files(directory, problems, required=() if monthly else REQUIRED_FILES)
+    result.paths = paths
     files = {table.name: f"{table.name}.csv" for table in IMPORTED_TABLES}
     for table in LISTED_TABLES:
         path = paths.get(table.name)
         if path is None:
-            result.frames[table.name] = empty_frame(table)
-            if table.name not in REQUIRED_FILES:
+            result.frames[table.name] = empty_frame(file_table(table))
+            if table.name not in REQUIRED_FILES and not monthly:
                 result.notes.append(f"{table.name}: no file, the table will be empty")
             continue
         files[table.name] = path.name
         result.given.add(table.name)
-        frame = read_table(table, path, problems, result.notes)
+        frame = read_table(file_table(table), path, problems, result.notes)
         if frame is not None:
             result.frames[table.name] = frame
     if problems:
         return result
+    if known is None:
+        known = pl.DataFrame(schema={KEY: pl.String, ID: pl.Int64})
+    translate_customer_keys(result, files, known, monthly)
 
     provinces, legacy = reference_frames()
     current = set(provinces.get_column("province_code").to_list())
@@ -223,7 +282,7 @@ def validate_directory(directory: Path, today: date | None = None) -> Validated:
         result.frames[table.name] = frame
 
     checked = dict(result.frames, provinces=provinces, legacy_provinces=legacy)
-    run_contracts(checked, files, problems)
+    run_contracts(checked, files, problems, monthly)
     report_future_dates(result.frames, files, problems, today or vietnam_today())
     result.contents_checked = True
     return result

@@ -58,11 +58,12 @@ from data_seed.ddl import (
     now_in_vietnam,
     quoted,
 )
+from data_seed.load_log import LoadRecord, forget_attempts, pending_attempts
 from data_seed.mart_runner import Runner
 from data_seed.refresh import refresh_marts
 from queries.engine import duckdb_path, is_duckdb, normalise_url
 from queries.marts import STORED_TABLES
-from queries.tables import metadata, warehouse_meta
+from queries.tables import load_log, metadata, warehouse_meta
 
 TABLES: tuple[Table, ...] = tuple(metadata.sorted_tables)  # referenced tables first
 # Raw tables and the marts built from them (data_seed/refresh.py): created, filled and
@@ -101,13 +102,15 @@ def conform(table: Table, frame: pl.DataFrame) -> pl.DataFrame:
 class Load:
     """What the ``with`` block receives: write chunks, set metadata. Shared by both back ends."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, record: LoadRecord | None = None) -> None:
         self.source = source
+        self.record = record or LoadRecord("generate", source)
+        self.warnings: list[str] = []  # kept in the load log with the load
         self.rows: dict[str, int] = {table.name: 0 for table in TABLES}
         self.meta: dict[str, str] = {}
 
     def write(self, table_name: str, frame: pl.DataFrame) -> None:
-        if table_name not in metadata.tables or table_name == warehouse_meta.name:
+        if table_name not in metadata.tables or table_name in (warehouse_meta.name, load_log.name):
             raise ValueError(f"unknown table {table_name!r}")
         frame = conform(metadata.tables[table_name], frame)
         if frame.height:
@@ -129,6 +132,12 @@ class Load:
         return pl.DataFrame(
             {"key": list(meta), "value": list(meta.values())}, schema={"key": pl.String, "value": pl.String}
         )
+
+    def log_frame(self, previous: pl.DataFrame) -> pl.DataFrame:
+        """The load log of the new warehouse: the old one's rows, attempts that wrote
+        nothing since, and this load."""
+        message = "\n".join(self.warnings) or None
+        return pl.concat([previous, self.record.frame("loaded", message)])
 
     # Back ends fill these in.
     def _append(self, table_name: str, frame: pl.DataFrame) -> None:
@@ -186,6 +195,12 @@ def release_lock(path: Path, descriptor: int) -> None:
     os.close(descriptor)
 
 
+def serial_lock_path(target: Path) -> Path:
+    """Held by whoever changes the warehouse file (a whole load, a monthly load), for the
+    whole load: two loads at once would each swap in their own copy and one would be lost."""
+    return target.with_name(f"{target.name}.load.lock")
+
+
 def remove_stale_loads(target: Path) -> list[str]:
     """Delete what dead loads left beside ``target``; a live load's files stay. Names removed."""
     pattern = re.compile(re.escape(target.name) + r"\.loading-([0-9a-f]{32})(\.wal|\.tmp|\.lock)?")
@@ -210,12 +225,15 @@ def remove_stale_loads(target: Path) -> list[str]:
 
 
 class DuckDBLoad(Load):
-    def __init__(self, url: str, source: str) -> None:
+    def __init__(self, url: str, source: str, record: LoadRecord | None = None) -> None:
         import duckdb
 
-        super().__init__(source)
+        super().__init__(source, record)
+        self.url = url
         self.target = duckdb_path(url)
         self.target.parent.mkdir(parents=True, exist_ok=True)
+        self.serial_path = serial_lock_path(self.target)
+        self.serial = take_lock(self.serial_path, wait=True)
         remove_stale_loads(self.target)
         self.temporary, _, _, self.lock_path = loading_files(self.target, uuid.uuid4().hex)
         # Locked before the database file exists: a cleaner never sees this load's file unlocked.
@@ -247,13 +265,39 @@ class DuckDBLoad(Load):
         meta = self.meta_frame()
         self._append(warehouse_meta.name, meta)
         self.rows[warehouse_meta.name] = meta.height
+        self._append(load_log.name, self.log_frame(pl.concat([self._previous_log(), pending_attempts(self.url)])))
         self._refresh_marts()
         self.connection.execute("CHECKPOINT")
         self.connection.close()
         # A write-ahead log left by the old file would be replayed onto the new one.
         Path(f"{self.target}.wal").unlink(missing_ok=True)
         os.replace(self.temporary, self.target)
+        forget_attempts(self.url)
         self._unlock()
+
+    def _previous_log(self) -> pl.DataFrame:
+        """load_log of the warehouse being replaced (none if it has none or cannot be read)."""
+        empty = self.record.frame("loaded").clear()
+        if not self.target.exists():
+            return empty
+        try:
+            self.connection.execute(f"ATTACH '{self.target}' AS previous_warehouse (READ_ONLY)")
+        except Exception:  # damaged or not DuckDB: a new log starts
+            return empty
+        try:
+            found = self.connection.execute(
+                "SELECT count(*) FROM information_schema.tables "
+                "WHERE table_catalog = 'previous_warehouse' AND table_name = 'load_log'"
+            ).fetchall()[0][0]
+            if not found:
+                return empty
+            columns = ", ".join(quoted(name) for name in empty.columns)
+            rows = pl.from_arrow(
+                self.connection.sql(f"SELECT {columns} FROM previous_warehouse.load_log").to_arrow_table()
+            )
+            return rows.cast(empty.schema)
+        finally:
+            self.connection.execute("DETACH previous_warehouse")
 
     def _refresh_marts(self) -> None:
         refresh_marts(Runner(self.connection, create_engine("duckdb:///:memory:").dialect), full=True)
@@ -271,11 +315,28 @@ class DuckDBLoad(Load):
         if self.lock is not None:
             release_lock(self.lock_path, self.lock)
             self.lock = None
+        if self.serial is not None:
+            release_lock(self.serial_path, self.serial)
+            self.serial = None
+
+
+def copy_into_postgres(connection, qualified_name: str, frame: pl.DataFrame) -> None:
+    """``COPY … FROM STDIN`` of ``frame`` into a PostgreSQL table, a million rows at a time."""
+    columns = ", ".join(quoted(name) for name in frame.columns)
+    statement = f"COPY {qualified_name} ({columns}) FROM STDIN WITH (FORMAT csv)"
+    with connection.cursor() as cursor:
+        for offset in range(0, frame.height, COPY_ROWS):
+            buffer = io.BytesIO()
+            frame.slice(offset, COPY_ROWS).write_csv(
+                buffer, include_header=False, datetime_format="%Y-%m-%d %H:%M:%S%.6f", null_value=""
+            )
+            buffer.seek(0)
+            cursor.copy_expert(statement, buffer)
 
 
 class PostgresLoad(Load):
-    def __init__(self, url: str, source: str) -> None:
-        super().__init__(source)
+    def __init__(self, url: str, source: str, record: LoadRecord | None = None) -> None:
+        super().__init__(source, record)
         self.engine = create_engine(url)
         self.connection = self.engine.raw_connection()
         self.staging = f"loading_{uuid.uuid4().hex[:12]}"
@@ -290,16 +351,7 @@ class PostgresLoad(Load):
         return f"{quoted(schema or self.staging)}.{quoted(table_name)}"
 
     def _append(self, table_name: str, frame: pl.DataFrame) -> None:
-        columns = ", ".join(quoted(name) for name in frame.columns)
-        statement = f"COPY {self._name(table_name)} ({columns}) FROM STDIN WITH (FORMAT csv)"
-        with self.connection.cursor() as cursor:
-            for offset in range(0, frame.height, COPY_ROWS):
-                buffer = io.BytesIO()
-                frame.slice(offset, COPY_ROWS).write_csv(
-                    buffer, include_header=False, datetime_format="%Y-%m-%d %H:%M:%S%.6f", null_value=""
-                )
-                buffer.seek(0)
-                cursor.copy_expert(statement, buffer)
+        copy_into_postgres(self.connection, self._name(table_name), frame)
 
     def _latest_revenue_month(self) -> str | None:
         with self.connection.cursor() as cursor:
@@ -311,6 +363,8 @@ class PostgresLoad(Load):
         meta = self.meta_frame()
         self._append(warehouse_meta.name, meta)
         self.rows[warehouse_meta.name] = meta.height
+        self._carry_over_log()
+        self._append(load_log.name, self.log_frame(self.record.frame("loaded").clear()))
         self._refresh_marts()
         with self.connection.cursor() as cursor:
             for table in TABLES:
@@ -337,6 +391,16 @@ class PostgresLoad(Load):
         self.connection.commit()
         self._close()
 
+    def _carry_over_log(self) -> None:
+        columns = ", ".join(quoted(column.name) for column in load_log.columns)
+        with self.connection.cursor() as cursor:
+            cursor.execute("SELECT to_regclass(%s)", (f"{quoted(self.schema)}.{quoted(load_log.name)}",))
+            if cursor.fetchone()[0] is not None:
+                cursor.execute(
+                    f"INSERT INTO {self._name(load_log.name)} ({columns}) "
+                    f"SELECT {columns} FROM {self._name(load_log.name, self.schema)}"
+                )
+
     def _refresh_marts(self) -> None:
         """Build the marts from the staged raw tables, inside the load's transaction."""
         with self.connection.cursor() as cursor:
@@ -359,10 +423,11 @@ class PostgresLoad(Load):
 
 
 @contextmanager
-def atomic_load(url: str, source: str) -> Iterator[Load]:
-    """Replace the whole warehouse at ``url`` with what the block writes, or leave it untouched."""
+def atomic_load(url: str, source: str, record: LoadRecord | None = None) -> Iterator[Load]:
+    """Replace the whole warehouse at ``url`` with what the block writes, or leave it untouched.
+    ``record`` describes the load for the load log (default: a generate run named ``source``)."""
     url = normalise_url(url)
-    load = DuckDBLoad(url, source) if is_duckdb(url) else PostgresLoad(url, source)
+    load = DuckDBLoad(url, source, record) if is_duckdb(url) else PostgresLoad(url, source, record)
     try:
         yield load
         load._commit()

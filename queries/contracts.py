@@ -457,6 +457,8 @@ ACCEPTED_VALUES: dict[tuple[str, str], tuple] = {
     ("campaigns", "target_segment"): t.SEGMENTS,
     ("campaign_targets", "group_name"): t.CAMPAIGN_GROUPS,
     ("care_contacts_monthly", "channel"): t.CARE_CHANNELS,
+    ("load_log", "kind"): t.LOAD_KINDS,
+    ("load_log", "outcome"): t.LOAD_OUTCOMES,
     # A target for a measure the dashboard does not know would be silently ignored.
     ("kpi_targets", "measure"): tuple(MEASURES),
 }
@@ -478,6 +480,11 @@ FREE_TEXT: frozenset[tuple[str, str]] = frozenset(
         ("kpi_targets", "province_code"),
         ("warehouse_meta", "key"),
         ("warehouse_meta", "value"),
+        ("load_log", "load_id"),
+        ("load_log", "source"),
+        ("load_log", "files"),
+        ("load_log", "message"),
+        ("load_log", "loaded_by"),
     }
 )
 
@@ -500,6 +507,8 @@ def _semantic_checks() -> list[Check]:
         t.care_contacts_monthly,
     )
     return [
+        # The operator's key names one customer (the warehouse's id is derived from it).
+        Unique(customers, ("customer_key",)),
         # Ranges: scores, counts, plausible people.
         Range(
             customers, "birth_year", oldest, youngest, f"must give an age of {YOUNGEST_AGE} to {OLDEST_AGE} this year"

@@ -409,4 +409,31 @@ warehouse_meta = Table(
     Column("value", Text, nullable=False, doc="Value as text"),
 )
 
+load_log = Table(
+    "load_log",
+    metadata,
+    Column("load_id", Text, primary_key=True, doc="Id of the load (32 hex digits)"),
+    Column(
+        "kind",
+        Text,
+        nullable=False,
+        doc="month (one month's extract), history (a whole extract replacing the warehouse) or generate (demo data)",
+    ),
+    Column("load_month", Date, doc="Month loaded (first day) for kind month; NULL otherwise"),
+    Column("source", Text, nullable=False, doc="Directory loaded, or the generator's arguments"),
+    Column("files", Text, nullable=False, doc="JSON list of the files read: name, table, rows, sha256"),
+    Column("started_at", DateTime, nullable=False, doc="Start (Asia/Ho_Chi_Minh)"),
+    Column("finished_at", DateTime, nullable=False, doc="End (Asia/Ho_Chi_Minh)"),
+    Column(
+        "outcome",
+        Text,
+        nullable=False,
+        doc="loaded, refused (problems in the files; nothing written) or failed (error while writing; nothing written)",
+    ),
+    Column("message", Text, doc="Warnings of a load that went in, or why it was refused or failed"),
+    Column("loaded_by", Text, nullable=False, doc="Operating-system user who ran it"),
+)
+LOAD_KINDS = ("month", "history", "generate")
+LOAD_OUTCOMES = ("loaded", "refused", "failed")
+
 COUNTRY_CODE = "00"  # kpi_targets.province_code for country-wide targets

@@ -10,6 +10,7 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import create_engine, select
 
+from data_seed.customer_keys import to_keys
 from data_seed.import_files import IMPORTED_TABLES
 from queries import tables as t
 
@@ -28,10 +29,12 @@ def read_table(url: str, name: str) -> pl.DataFrame:
 
 
 def export_warehouse(url: str, directory: Path, file_format: str) -> Path:
-    """Write every importable table as <table>.csv or <table>.parquet, as an operator would."""
+    """Write every importable table as <table>.csv or <table>.parquet, as an operator would:
+    customers named by their key (data_seed/customer_keys.py)."""
     directory.mkdir(parents=True, exist_ok=True)
+    keys = read_table(url, "customers").select("customer_id", "customer_key")
     for table in IMPORTED_TABLES:
-        frame = read_table(url, table.name)
+        frame = to_keys(read_table(url, table.name), table, keys)
         path = directory / f"{table.name}.{file_format}"
         if file_format == "csv":
             frame.write_csv(path)
