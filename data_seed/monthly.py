@@ -190,6 +190,27 @@ def customers_since(runner: Runner, staged: Table) -> date | None:
     return min(found).replace(day=1) if found else None
 
 
+# What a later month recorded and an earlier month's file cannot know: when history is
+# reloaded, these columns keep the warehouse's value if it is dated after the month.
+LATER_NEWS = {
+    "customers": ("churned_on", ("status", "churned_on")),
+    "churn_events": ("won_back_on", ("won_back_on",)),
+}
+
+
+def keep_later_news(runner: Runner, table: Table, staged: Table, month: date) -> None:
+    """Reloading an earlier month must not undo a churn or a win-back a later month loaded."""
+    if table.name not in LATER_NEWS:
+        return
+    dated, columns = LATER_NEWS[table.name]
+    assignments = ", ".join(f"{quoted(name)} = kept.{quoted(name)}" for name in columns)
+    after = add_months(month, 1).isoformat()
+    runner.execute_sql(
+        f"UPDATE {quoted(staged.name)} SET {assignments} FROM {quoted(table.name)} AS kept "
+        f"WHERE kept.customer_id = {quoted(staged.name)}.customer_id AND kept.{quoted(dated)} >= DATE '{after}'"
+    )
+
+
 def upsert(runner: Runner, table: Table, staged: Table) -> None:
     """Rows of ``staged`` replace the rows of ``table`` with the same key, or are added.
 
@@ -228,13 +249,15 @@ def cross_table_checks(given: set[str]) -> list[Check]:
     return found
 
 
-def apply_month(runner: Runner, validated: Validated, month: date) -> date | None:
+def apply_month(runner: Runner, validated: Validated, month: date, reloading: bool = False) -> date | None:
     """Write the month on ``runner``'s connection (in its transaction); the first month rebuilt."""
     since = earliest_fact_month(validated)
     for table in IMPORTED_TABLES:
         if table.name not in validated.given:
             continue
         staged = stage(runner, table, validated.frames[table.name])
+        if reloading:
+            keep_later_news(runner, table, staged, month)
         if table is customers:
             changed = customers_since(runner, staged)
             since = min(filter(None, (since, changed)), default=None)
@@ -411,7 +434,7 @@ def load_month(
         if missing:
             notes.append(f"no file for {', '.join(missing)}: what the warehouse holds for them is kept")
         runner = session.runner()
-        since = apply_month(runner, validated, month)
+        since = apply_month(runner, validated, month, reloading=state.through is not None and month < state.through)
         write_bookkeeping(runner, month, state.through, record, url, "\n".join(notes) or None)
         refresh_connection(runner.connection, runner.dialect, since=since or month, log=log)
         session.commit()

@@ -23,7 +23,7 @@ def read_table(url: str, name: str) -> pl.DataFrame:
             # Polars suggests DuckDB's own Arrow path; for test-sized tables the extra copy is fine.
             warnings.filterwarnings("ignore", message="Arrow output on a DB-API result")
             key = list(table.primary_key.columns)
-            return pl.read_database(select(table).order_by(*key), connection=connection)
+            return pl.read_database(select(table).order_by(*key), connection=connection, infer_schema_length=None)
     finally:
         engine.dispose()
 
