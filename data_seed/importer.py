@@ -9,8 +9,15 @@ in one all-or-nothing load. Checks run in two phases:
 2. contents (only when phase 1 is clean, so an unreadable value is not reported twice as
    "empty"): legacy province codes mapped to the 34, then every data contract
    (queries/contracts.py): not-null, accepted values, unique ids, references across
-   files, dates in order, non-negative money, first-of-month months; and no date later
-   than today in Vietnam (DAYS_AHEAD_ALLOWED names the exceptions).
+   files (facts of unknown customers), churned ⇔ a churn event, dates in order (also
+   across files: no churn before activation), non-negative money, first-of-month months,
+   birth years plausible in the year of the data; and no date later than today in Vietnam
+   (DAYS_AHEAD_ALLOWED names the exceptions).
+
+Besides these errors, which refuse the import, warnings (data_seed/import_warnings.py) say
+what a valid extract will leave blank or vague: tables the pages need that are missing or
+empty, 'unknown' values, a month much thinner than the previous one. They never stop the
+import; they are printed with the report and returned (``Validated.warnings``).
 
 Then, unless forced, the incoming row counts are compared with the warehouse's: an import
 that would leave a table with less than half its rows is refused (KEEP_AT_LEAST).
@@ -31,11 +38,16 @@ from sqlalchemy import Table, func, inspect, select
 
 from data_seed.generate_calendar import VIETNAM
 from data_seed.import_files import IMPORTED_TABLES, LISTED_TABLES, REQUIRED_FILES, empty_frame, find_files, read_table
+from data_seed.import_warnings import (
+    empty_table_warnings,
+    fewer_rows_than_previous_month,
+    unknown_value_warnings,
+)
 from data_seed.load import atomic_load, polars_type
 from queries import reference
-from queries.contracts import CHECKS, ROW, Check, Relationship, Unique
+from queries.contracts import CHECKS, ROW, Check, HasPartner, Relationship, Unique, checks_for_data_year
 from queries.engine import duckdb_path, is_duckdb, make_engine
-from queries.import_report import Problem, ProblemLog
+from queries.import_report import WARNING, Problem, ProblemLog, render_report
 
 # When two old provinces merge, their monthly contact counts add up in the new one.
 SUM_WHEN_PROVINCES_MERGE = ("care_contacts_monthly",)
@@ -73,7 +85,11 @@ def sum_merged_provinces(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
     return merged.select(frame.columns)
 
 
-def explain(check: Check, row) -> str:
+def explain(check: Check, row, given: set[str] | frozenset[str] = frozenset()) -> str:
+    """What is wrong with one row. A reference into a table that came without a file says so:
+    the missing file, not the row, is then what to fix (``given``: tables with a file)."""
+    if isinstance(check, Relationship | HasPartner) and check.target_table.name not in {*given, "provinces"}:
+        return f"{check.explain(row)} (there is no {check.target_table.name} file)"
     if isinstance(check, Relationship) and check.target_table.name == "provinces":
         country = f", nor '{check.also[0]}' for the whole country" if check.also else ""
         text = f"unknown province code: neither one of the 34 current codes nor one of the 63 legacy codes{country}"
@@ -94,8 +110,14 @@ def report_value(check: Check):
     return None
 
 
-def run_contracts(frames: dict[str, pl.DataFrame], files: dict[str, str], problems: ProblemLog) -> None:
-    for check in CHECKS:
+def run_contracts(
+    frames: dict[str, pl.DataFrame],
+    files: dict[str, str],
+    problems: ProblemLog,
+    checks: tuple[Check, ...] = CHECKS,
+    given: set[str] | frozenset[str] = frozenset(),
+) -> None:
+    for check in checks:
         if check.table.name not in files:
             continue  # reference and loader tables are not checked here
         if isinstance(check, Unique) and check.table.name in SUM_WHEN_PROVINCES_MERGE:
@@ -107,7 +129,7 @@ def run_contracts(frames: dict[str, pl.DataFrame], files: dict[str, str], proble
             files[check.table.name],
             rows,
             check.column,
-            lambda row, check=check: explain(check, row),
+            lambda row, check=check: explain(check, row, given),
             report_value(check),
             rule=rule_name(check),
         )
@@ -164,8 +186,11 @@ def report_future_dates(
 @dataclass
 class Validated:
     frames: dict[str, pl.DataFrame] = field(default_factory=dict)  # every imported table, in table types
-    notes: list[str] = field(default_factory=list)  # things the user should know (empty tables, mapped codes)
-    problems: ProblemLog = field(default_factory=ProblemLog)
+    notes: list[str] = field(default_factory=list)  # what was done to the data on the way (mapped codes)
+    problems: ProblemLog = field(default_factory=ProblemLog)  # errors: any one refuses the import
+    # Loaded anyway, but the user should know (empty tables and the pages they blank, 'unknown'
+    # values, a thin month); the caller prints them and keeps them in the load log.
+    warnings: ProblemLog = field(default_factory=lambda: ProblemLog(severity=WARNING))
     contents_checked: bool = False  # False when phase 1 failed and the contracts did not run
     given: set[str] = field(default_factory=set)  # tables that came with a file
 
@@ -175,8 +200,22 @@ def reference_frames() -> tuple[pl.DataFrame, pl.DataFrame]:
     return reference.provinces_frame(), reference.legacy_provinces_frame()
 
 
-def validate_directory(directory: Path, today: date | None = None) -> Validated:
-    """Read and check every file; ``today`` (default: today in Vietnam) bounds the dates."""
+def data_year(frames: dict[str, pl.DataFrame], today: date) -> int:
+    """The year the extract describes: of its last month, never later than ``today``'s (a
+    date still to come is a typo, refused on its own, and must not move the other checks)."""
+    through = data_through(frames)
+    return min(through, today).year if through is not None else today.year
+
+
+def validate_directory(
+    directory: Path, today: date | None = None, previous_month_rows: dict[str, int] | None = None
+) -> Validated:
+    """Read and check every file; ``today`` (default: today in Vietnam) bounds the dates.
+
+    ``previous_month_rows`` ({table: rows}, as import_warnings.month_row_counts gave it for the
+    previous month's import, e.g. from the load log) adds a warning for each table that has
+    fewer than half of them now."""
+    today = today or vietnam_today()
     result = Validated()
     problems = result.problems
     if not directory.is_dir():
@@ -188,15 +227,20 @@ def validate_directory(directory: Path, today: date | None = None) -> Validated:
         path = paths.get(table.name)
         if path is None:
             result.frames[table.name] = empty_frame(table)
-            if table.name not in REQUIRED_FILES:
-                result.notes.append(f"{table.name}: no file, the table will be empty")
             continue
         files[table.name] = path.name
         result.given.add(table.name)
-        frame = read_table(table, path, problems, result.notes)
+        frame = read_table(table, path, problems, result.warnings)
         if frame is not None:
             result.frames[table.name] = frame
     if problems:
+        # The files not given are known already; the rest waits until every file can be read.
+        missing = {
+            name: frame
+            for name, frame in result.frames.items()
+            if name not in result.given and name not in REQUIRED_FILES
+        }
+        empty_table_warnings(missing, result.given, files, result.warnings)
         return result
 
     provinces, legacy = reference_frames()
@@ -223,9 +267,13 @@ def validate_directory(directory: Path, today: date | None = None) -> Validated:
         result.frames[table.name] = frame
 
     checked = dict(result.frames, provinces=provinces, legacy_provinces=legacy)
-    run_contracts(checked, files, problems)
-    report_future_dates(result.frames, files, problems, today or vietnam_today())
+    checks = checks_for_data_year(data_year(result.frames, today))
+    run_contracts(checked, files, problems, checks, result.given)
+    report_future_dates(result.frames, files, problems, today)
     result.contents_checked = True
+    empty_table_warnings(result.frames, result.given, files, result.warnings)
+    unknown_value_warnings(result.frames, files, result.warnings)
+    fewer_rows_than_previous_month(result.frames, previous_month_rows or {}, files, result.warnings)
     return result
 
 
@@ -339,17 +387,19 @@ def import_directory(directory: Path, url: str, force: bool = False) -> int:
     if validated.problems:
         problems = validated.problems
         print(f"Import refused: {problems.total:,} problem(s) in {directory}; nothing was written.", file=sys.stderr)
-        print(problems.render(), file=sys.stderr)
         if not validated.contents_checked:
             print(
                 "Fix these first: the checks on the values themselves (accepted values, references between files, "
                 "dates in order, …) run once every file can be read.",
                 file=sys.stderr,
             )
+        print(render_report(problems, validated.warnings), file=sys.stderr)
         return 1
     if not force and refuse_shrinking(validated, url):
         return 1
     through = write(validated, directory, url)
+    if validated.warnings:
+        print(render_report(validated.problems, validated.warnings))
     for note in validated.notes:
         print(note)
     for table in LISTED_TABLES:
