@@ -77,7 +77,11 @@ def unknown_value_warnings(frames: Mapping[str, pl.DataFrame], files: Mapping[st
         frame = frames.get(table)
         if frame is None or not frame.height:
             continue
-        filled, unknown = frame.select(pl.col(column).is_not_null().sum(), (pl.col(column) == UNKNOWN).sum()).row(0)
+        column_values = pl.col(column)
+        counts = frame.select(
+            column_values.is_not_null().sum().alias("filled"), (column_values == UNKNOWN).sum().alias("unknown")
+        )
+        filled, unknown = counts.row(0)
         if not unknown:
             continue
         message = (
