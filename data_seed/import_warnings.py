@@ -64,8 +64,9 @@ def empty_table_warnings(
         reason = "no file" if table.name not in given else "the file has no rows"
         pages = emptied_by(table.name)
         if pages:
-            where = "; ".join(f"{page.title}: {_parts_text(parts)}" for page, parts in pages)
-            message = f"{reason}, the table will be empty — these will be empty: {where}"
+            # One page a line: the list is read, not parsed, and is long when customers are missing.
+            where = "".join(f"\n  - {page.title}: {_parts_text(parts)}" for page, parts in pages)
+            message = f"{reason}, the table will be empty; these will show nothing:{where}"
         else:
             message = f"{reason}, the table will be empty (no page shows it)"
         warnings.warn(files.get(table.name) if table.name in given else table.name, message)

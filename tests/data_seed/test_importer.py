@@ -20,8 +20,8 @@ from data_seed.import_files import IMPORTED_TABLES
 from data_seed.import_warnings import month_row_counts
 from data_seed.importer import import_directory, validate_directory
 from queries import tables as t
-from queries.metrics import MEASURES
 from queries.engine import PROJECT_ROOT
+from queries.metrics import MEASURES
 from tests.conftest import TEST_END_MONTH, TEST_SEED
 from tests.warehouse_files import export_warehouse, read_table, warehouse_checksum
 
@@ -150,9 +150,9 @@ def test_missing_optional_files_mean_empty_tables_and_a_warning_naming_the_pages
     missing = {table.name for table in IMPORTED_TABLES} - {"customers", "churn_events"}
     assert set(warnings) == missing
     revenue = warnings["revenue_monthly"].message
-    lead = "no file, the table will be empty — these will be empty: "
+    lead = "no file, the table will be empty; these will show nothing:\n  - "
     assert revenue.startswith(lead)
-    pages = dict(part.split(": ", 1) for part in revenue.removeprefix(lead).split("; "))
+    pages = dict(part.split(": ", 1) for part in revenue.removeprefix(lead).split("\n  - "))
     label = {name: measure.label_en for name, measure in MEASURES.items()}
     # Of the Overview's nine figures only these two read revenue; active customers, churn … stay.
     assert pages["Tổng quan/Overview"] == f"{label['arpu']}, {label['revenue']}"
@@ -734,5 +734,5 @@ def test_warnings_follow_the_errors_in_a_refused_import(work_dir, occupied, caps
     errors, warnings = report.split("Warnings (these alone would not stop the import):\n")
     assert "value 'weather': must be one of" in errors
     assert warnings.startswith(
-        "surveys: no file, the table will be empty — these will be empty: Tổng quan/Overview: NPS"
+        "surveys: no file, the table will be empty; these will show nothing:\n  - Tổng quan/Overview: NPS\n"
     )

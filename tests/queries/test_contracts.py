@@ -360,4 +360,3 @@ def test_a_warehouse_is_judged_in_the_year_its_meta_records():
     # Without a recorded date the year is this year's: born 1896 is then far too old.
     none = pl.DataFrame(schema={"key": pl.String, "value": pl.String})
     assert sql_count(check, {"customers": customers, "warehouse_meta": none}) == 1
-
