@@ -10,7 +10,8 @@ What can be read off queries/tables.py is derived, so a new column is covered wi
 touching this file: primary keys are unique, ``nullable=False`` columns are filled,
 foreign keys resolve, ``*_vnd`` money is never negative, ``*_month`` dates are first of
 month. The semantic rules (accepted values, score ranges, dates in order, fields filled
-together) are listed by hand at the bottom. A test fails when a text column is neither
+together, one fact told alike in two tables: churned ⇔ a churn event, no churn before
+activation) are listed by hand at the bottom. A test fails when a text column is neither
 given accepted values nor declared free text, so a new category column cannot slip by.
 
 They live in the query layer, beside the tables they are written on, because both sides
@@ -549,7 +550,7 @@ class PartnerIs(Check):
     key: str
     target_table: Table
     then: Is
-    wording: str  # the broken fact, e.g. "churn event for a customer who is not churned"
+    wording: str  # the broken fact, e.g. "churn event of a customer not churned"
 
     @property
     def column(self) -> str:
@@ -567,10 +568,9 @@ class PartnerIs(Check):
     def offending_rows(self, frames: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
         partner = _partner_value(self.then.column)
         joined = _partners(self, frames, self.key, pl.col(self.then.column).alias(partner))
-        held = self.then.compare(pl.col(partner), self.then.value)
         if joined is None:
             return frames[self.table.name].clear()
-        return joined.filter(~held)
+        return joined.filter(~self.then.compare(pl.col(partner), self.then.value))
 
     def explain(self, row: Mapping[str, object]) -> str:
         shown = row.get(_partner_value(self.then.column))
