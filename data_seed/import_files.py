@@ -292,8 +292,9 @@ def first_line(error: Exception) -> str:
     return (str(error).splitlines() or [type(error).__name__])[0]
 
 
-def read_table(table: Table, path: Path, problems: ProblemLog, notes: list[str]) -> pl.DataFrame | None:
-    """Read one file into the table's types, with ROW; None when it cannot be used."""
+def read_table(table: Table, path: Path, problems: ProblemLog, warnings: ProblemLog) -> pl.DataFrame | None:
+    """Read one file into the table's types, with ROW; None when it cannot be used. An optional
+    column the file lacks is a warning (it is loaded empty)."""
     try:
         raw = read_raw(path)
     except Exception as error:  # unreadable file: Polars/Arrow raise many kinds
@@ -310,7 +311,7 @@ def read_table(table: Table, path: Path, problems: ProblemLog, notes: list[str])
         dtype = polars_type(column)
         if column.name not in raw.columns:
             columns.append(pl.lit(None, dtype=dtype).alias(column.name))
-            notes.append(f"{path.name}: optional column {column.name} not given, left empty")
+            warnings.warn(path.name, "optional column not given: it will be empty", column=column.name)
             continue
         source_dtype = raw.schema[column.name]
         source = pl.col(column.name)

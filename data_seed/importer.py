@@ -9,8 +9,15 @@ in one all-or-nothing load. Checks run in two phases:
 2. contents (only when phase 1 is clean, so an unreadable value is not reported twice as
    "empty"): legacy province codes mapped to the 34, then every data contract
    (queries/contracts.py): not-null, accepted values, unique ids, references across
-   files, dates in order, non-negative money, first-of-month months; and no date later
-   than today in Vietnam (DAYS_AHEAD_ALLOWED names the exceptions).
+   files (facts of unknown customers), churned ⇔ a churn event, dates in order (also
+   across files: no churn before activation), non-negative money, first-of-month months,
+   birth years plausible in the year of the data; and no date later than today in Vietnam
+   (DAYS_AHEAD_ALLOWED names the exceptions).
+
+Besides these errors, which refuse the import, warnings (data_seed/import_warnings.py) say
+what a valid extract will leave blank or vague: tables the pages need that are missing or
+empty, 'unknown' values, a month much thinner than the previous one. They never stop the
+import; they are printed with the report and returned (``Validated.warnings``).
 
 Then, unless forced, the incoming row counts are compared with the warehouse's: an import
 that would leave a table with less than half its rows is refused (KEEP_AT_LEAST).
@@ -28,15 +35,21 @@ from pathlib import Path
 
 import polars as pl
 from sqlalchemy import Table, func, inspect, select
+from sqlalchemy.sql.util import find_tables
 
 from data_seed.customer_keys import ID, KEY, assign_ids, file_table, names_customers, to_ids
 from data_seed.generate_calendar import VIETNAM
 from data_seed.import_files import IMPORTED_TABLES, LISTED_TABLES, REQUIRED_FILES, empty_frame, find_files, read_table
+from data_seed.import_warnings import (
+    empty_table_warnings,
+    fewer_rows_than_previous_month,
+    unknown_value_warnings,
+)
 from data_seed.load import atomic_load, polars_type
 from queries import reference
-from queries.contracts import CHECKS, ROW, Check, Relationship, Unique
+from queries.contracts import CHECKS, ROW, Check, HasPartner, NotNull, Relationship, Unique, checks_for_data_year
 from queries.engine import duckdb_path, is_duckdb, make_engine
-from queries.import_report import Problem, ProblemLog
+from queries.import_report import WARNING, Problem, ProblemLog, render_report
 
 # When two old provinces merge, their monthly contact counts add up in the new one.
 SUM_WHEN_PROVINCES_MERGE = ("care_contacts_monthly",)
@@ -74,7 +87,11 @@ def sum_merged_provinces(frame: pl.DataFrame, table: Table) -> pl.DataFrame:
     return merged.select(frame.columns)
 
 
-def explain(check: Check, row) -> str:
+def explain(check: Check, row, given: set[str] | frozenset[str] = frozenset()) -> str:
+    """What is wrong with one row. A reference into a table that came without a file says so:
+    the missing file, not the row, is then what to fix (``given``: tables with a file)."""
+    if isinstance(check, Relationship | HasPartner) and check.target_table.name not in {*given, "provinces"}:
+        return f"{check.explain(row)} (there is no {check.target_table.name} file)"
     if isinstance(check, Relationship) and check.target_table.name == "provinces":
         country = f", nor '{check.also[0]}' for the whole country" if check.also else ""
         text = f"unknown province code: neither one of the 34 current codes nor one of the 63 legacy codes{country}"
@@ -95,23 +112,34 @@ def report_value(check: Check):
     return None
 
 
+def other_tables(check: Check) -> set[str]:
+    """The tables a check reads besides its own (reference tables do not count)."""
+    read = {found.name for found in find_tables(check.violations()) if isinstance(found, Table)}
+    return read - {check.table.name, "provinces", "legacy_provinces"}
+
+
 def checked_on_files(check: Check, monthly: bool) -> bool:
     """Whether the importer runs ``check`` on the files' frames.
 
     Internal customer ids come from the keys (translate_customer_keys checks those). A
-    month's files hold only that month's customers, staff and campaigns: their references to
-    the rest are checked against the warehouse once the month is applied (data_seed/monthly.py)."""
-    if check.column == ID or (isinstance(check, Relationship) and check.target_table.name == "customers"):
+    month's files hold only that month's customers, staff and campaigns: rules between
+    tables are checked against the warehouse once the month is applied (data_seed/monthly.py)."""
+    if check.column == ID and isinstance(check, NotNull | Unique | Relationship):
         return False
-    if monthly and isinstance(check, Relationship) and check.target_table.name not in ("provinces", "legacy_provinces"):
+    if isinstance(check, Relationship) and check.target_table.name == "customers":
         return False
-    return True
+    return not (monthly and other_tables(check))
 
 
 def run_contracts(
-    frames: dict[str, pl.DataFrame], files: dict[str, str], problems: ProblemLog, monthly: bool = False
+    frames: dict[str, pl.DataFrame],
+    files: dict[str, str],
+    problems: ProblemLog,
+    checks: tuple[Check, ...] = CHECKS,
+    given: set[str] | frozenset[str] = frozenset(),
+    monthly: bool = False,
 ) -> None:
-    for check in CHECKS:
+    for check in checks:
         if check.table.name not in files:
             continue  # reference and loader tables are not checked here
         if not checked_on_files(check, monthly):
@@ -125,7 +153,7 @@ def run_contracts(
             files[check.table.name],
             rows,
             check.column,
-            lambda row, check=check: explain(check, row),
+            lambda row, check=check: explain(check, row, given),
             report_value(check),
             rule=rule_name(check),
         )
@@ -211,8 +239,11 @@ def translate_customer_keys(result: Validated, files: dict[str, str], known: pl.
 @dataclass
 class Validated:
     frames: dict[str, pl.DataFrame] = field(default_factory=dict)  # every imported table, in table types
-    notes: list[str] = field(default_factory=list)  # things the user should know (empty tables, mapped codes)
-    problems: ProblemLog = field(default_factory=ProblemLog)
+    notes: list[str] = field(default_factory=list)  # what was done to the data on the way (mapped codes)
+    problems: ProblemLog = field(default_factory=ProblemLog)  # errors: any one refuses the import
+    # Loaded anyway, but the user should know (empty tables and the pages they blank, 'unknown'
+    # values, a thin month); the caller prints them and keeps them in the load log.
+    warnings: ProblemLog = field(default_factory=lambda: ProblemLog(severity=WARNING))
     contents_checked: bool = False  # False when phase 1 failed and the contracts did not run
     given: set[str] = field(default_factory=set)  # tables that came with a file
     paths: dict[str, Path] = field(default_factory=dict)  # the file of each given table
@@ -223,15 +254,30 @@ def reference_frames() -> tuple[pl.DataFrame, pl.DataFrame]:
     return reference.provinces_frame(), reference.legacy_provinces_frame()
 
 
+def data_year(frames: dict[str, pl.DataFrame], today: date) -> int:
+    """The year the extract describes: of its last month, never later than ``today``'s (a
+    date still to come is a typo, refused on its own, and must not move the other checks)."""
+    through = data_through(frames)
+    return min(through, today).year if through is not None else today.year
+
+
 def validate_directory(
-    directory: Path, today: date | None = None, *, known: pl.DataFrame | None = None, monthly: bool = False
+    directory: Path,
+    today: date | None = None,
+    previous_month_rows: dict[str, int] | None = None,
+    *,
+    known: pl.DataFrame | None = None,
+    monthly: bool = False,
 ) -> Validated:
     """Read and check every file; ``today`` (default: today in Vietnam) bounds the dates.
 
-    ``known``: the (customer_key, customer_id) pairs the warehouse holds (a monthly load's
-    files may name customers loaded before); ``monthly``: the files are one month's extract
-    (data_seed/monthly.py), so no file is required and references to customers, staff and
-    campaigns may point into the warehouse."""
+    ``previous_month_rows`` ({table: rows}, as import_warnings.month_row_counts gave it for the
+    previous month's import, e.g. from the load log) adds a warning for each table that has
+    fewer than half of them now. ``known``: the (customer_key, customer_id) pairs the
+    warehouse holds (a monthly load's files may name customers loaded before); ``monthly``:
+    the files are one month's extract (data_seed/monthly.py), so no file is required and
+    references to customers, staff and campaigns may point into the warehouse."""
+    today = today or vietnam_today()
     result = Validated()
     problems = result.problems
     if not directory.is_dir():
@@ -244,15 +290,21 @@ def validate_directory(
         path = paths.get(table.name)
         if path is None:
             result.frames[table.name] = empty_frame(file_table(table))
-            if table.name not in REQUIRED_FILES and not monthly:
-                result.notes.append(f"{table.name}: no file, the table will be empty")
             continue
         files[table.name] = path.name
         result.given.add(table.name)
-        frame = read_table(file_table(table), path, problems, result.notes)
+        frame = read_table(file_table(table), path, problems, result.warnings)
         if frame is not None:
             result.frames[table.name] = frame
     if problems:
+        # The files not given are known already; the rest waits until every file can be read.
+        missing = {
+            name: frame
+            for name, frame in result.frames.items()
+            if name not in result.given and name not in REQUIRED_FILES
+        }
+        if not monthly:  # a month without a file keeps what the warehouse holds (data_seed/monthly.py)
+            empty_table_warnings(missing, result.given, files, result.warnings)
         return result
     if known is None:
         known = pl.DataFrame(schema={KEY: pl.String, ID: pl.Int64})
@@ -282,9 +334,14 @@ def validate_directory(
         result.frames[table.name] = frame
 
     checked = dict(result.frames, provinces=provinces, legacy_provinces=legacy)
-    run_contracts(checked, files, problems, monthly)
-    report_future_dates(result.frames, files, problems, today or vietnam_today())
+    checks = checks_for_data_year(data_year(result.frames, today))
+    run_contracts(checked, files, problems, checks, result.given, monthly)
+    report_future_dates(result.frames, files, problems, today)
     result.contents_checked = True
+    if not monthly:
+        empty_table_warnings(result.frames, result.given, files, result.warnings)
+    unknown_value_warnings(result.frames, files, result.warnings)
+    fewer_rows_than_previous_month(result.frames, previous_month_rows or {}, files, result.warnings)
     return result
 
 
@@ -398,17 +455,19 @@ def import_directory(directory: Path, url: str, force: bool = False) -> int:
     if validated.problems:
         problems = validated.problems
         print(f"Import refused: {problems.total:,} problem(s) in {directory}; nothing was written.", file=sys.stderr)
-        print(problems.render(), file=sys.stderr)
         if not validated.contents_checked:
             print(
                 "Fix these first: the checks on the values themselves (accepted values, references between files, "
                 "dates in order, …) run once every file can be read.",
                 file=sys.stderr,
             )
+        print(render_report(problems, validated.warnings), file=sys.stderr)
         return 1
     if not force and refuse_shrinking(validated, url):
         return 1
     through = write(validated, directory, url)
+    if validated.warnings:
+        print(render_report(validated.problems, validated.warnings))
     for note in validated.notes:
         print(note)
     for table in LISTED_TABLES:

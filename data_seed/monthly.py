@@ -21,6 +21,7 @@ report says which tables were not in the extract.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -55,6 +56,7 @@ from data_seed.refresh import refresh_connection, write_meta
 from queries.contracts import CHECKS, Check, Relationship
 from queries.engine import duckdb_path, is_duckdb, normalise_url
 from queries.filters import add_months
+from queries.import_report import render_report
 from queries.tables import customers, load_log, warehouse_meta
 
 INCOMING = "incoming_"
@@ -79,6 +81,7 @@ class MonthState:
 
     through: date | None  # last month of data
     keys: pl.DataFrame  # (customer_key, customer_id)
+    previous_rows: dict[str, int]  # rows per table of the last month loaded (its load log row)
 
 
 # --- the order of months -------------------------------------------------------------------
@@ -304,7 +307,14 @@ def read_state(runner: Runner) -> MonthState:
     through = runner.scalar(select(warehouse_meta.c.value).where(warehouse_meta.c.key == "data_through"))
     rows = runner.rows(select(customers.c.customer_key, customers.c.customer_id))
     keys = pl.DataFrame(rows, schema={KEY: pl.String, ID: pl.Int64}, orient="row")
-    return MonthState(date.fromisoformat(through).replace(day=1) if through else None, keys)
+    last_files = runner.scalar(
+        select(load_log.c.files)
+        .where(load_log.c.kind == "month", load_log.c.outcome == "loaded")
+        .order_by(load_log.c.load_month.desc(), load_log.c.finished_at.desc())
+        .limit(1)
+    )
+    previous = {entry["table"]: entry["rows"] for entry in json.loads(last_files)} if last_files else {}
+    return MonthState(date.fromisoformat(through).replace(day=1) if through else None, keys, previous)
 
 
 class DuckDBMonth:
@@ -421,16 +431,18 @@ def load_month(
         refusal = refusal_for_order(month, state.through, reload)
         if refusal:
             raise MonthRefused(refusal)
-        validated = validate_directory(Path(directory), known=state.keys, monthly=True)
+        previous = state.previous_rows if state.through is not None and month > state.through else {}
+        validated = validate_directory(Path(directory), None, previous, known=state.keys, monthly=True)
         if not validated.problems:
             report_later_rows(validated, month)
         if validated.problems:
-            raise MonthRefused(
-                f"{validated.problems.total:,} problem(s) in {directory}:\n{validated.problems.render()}"
-            )
+            report = render_report(validated.problems, validated.warnings)
+            raise MonthRefused(f"{validated.problems.total:,} problem(s) in {directory}:\n{report}")
         record.files = file_entries(validated.paths, {name: validated.frames[name].height for name in validated.given})
         missing = [table.name for table in IMPORTED_TABLES if table.name not in validated.given]
         notes = [*validated.notes]
+        if validated.warnings:
+            notes.append(validated.warnings.render())
         if missing:
             notes.append(f"no file for {', '.join(missing)}: what the warehouse holds for them is kept")
         runner = session.runner()

@@ -10,7 +10,8 @@ What can be read off queries/tables.py is derived, so a new column is covered wi
 touching this file: primary keys are unique, ``nullable=False`` columns are filled,
 foreign keys resolve, ``*_vnd`` money is never negative, ``*_month`` dates are first of
 month. The semantic rules (accepted values, score ranges, dates in order, fields filled
-together) are listed by hand at the bottom. A test fails when a text column is neither
+together, one fact told alike in two tables: churned ⇔ a churn event, no churn before
+activation) are listed by hand at the bottom. A test fails when a text column is neither
 given accepted values nor declared free text, so a new category column cannot slip by.
 
 They live in the query layer, beside the tables they are written on, because both sides
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import polars as pl
@@ -37,6 +38,7 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    cast,
     exists,
     extract,
     func,
@@ -60,8 +62,12 @@ OLDEST_AGE = 120
 YOUNGEST_AGE = 14
 
 
-def plausible_birth_years(today: date | None = None) -> tuple[int, int]:
-    year = (today or date.today()).year
+def plausible_birth_years(data_year: int | None = None) -> tuple[int, int]:
+    """Oldest and youngest plausible birth year for data of ``data_year`` (default: this year).
+
+    The age that matters is the age in the year the data describes: an extract of 2015 may
+    hold a customer born in 1896 (aged 119 then), and must not be refused for it in 2026."""
+    year = data_year or date.today().year
     return year - OLDEST_AGE, year - YOUNGEST_AGE
 
 
@@ -180,6 +186,43 @@ class Range(RowCheck):
 
     def polars_rule(self) -> pl.Expr:
         return pl.all_horizontal(self._rule(pl.col(self.column)))
+
+
+@dataclass(frozen=True)
+class PlausibleBirthYear(RowCheck):
+    """A birth year giving an age of YOUNGEST_AGE to OLDEST_AGE in the year of the data.
+
+    ``data_year`` is that year. The importer sets it from the extract's last month
+    (checks_for_data_year); left None, a warehouse is checked against the year of its
+    warehouse_meta 'data_through' (this year when it records none), frames against this year."""
+
+    table: Table
+    column: str
+    data_year: int | None = None
+
+    @property
+    def problem(self) -> str:
+        return f"must give an age of {YOUNGEST_AGE} to {OLDEST_AGE} in the year of the data"
+
+    def _sql_year(self):
+        if self.data_year is not None:
+            return self.data_year
+        meta = t.warehouse_meta
+        recorded = select(meta.c.value).where(meta.c.key == "data_through").scalar_subquery()
+        return func.coalesce(extract("year", cast(recorded, Date)), extract("year", func.current_date()))
+
+    def sql_rule(self) -> ColumnElement[bool]:
+        year, column = self._sql_year(), self.table.c[self.column]
+        return and_(column >= year - OLDEST_AGE, column <= year - YOUNGEST_AGE)
+
+    def polars_rule(self) -> pl.Expr:
+        oldest, youngest = plausible_birth_years(self.data_year)
+        return pl.col(self.column).is_between(oldest, youngest)
+
+    def explain(self, row: Mapping[str, object]) -> str:
+        oldest, youngest = plausible_birth_years(self.data_year)
+        year = self.data_year or date.today().year
+        return f"{self.problem} ({year}: born {oldest} to {youngest})"
 
 
 @dataclass(frozen=True)
@@ -375,13 +418,34 @@ class Relationship(Check):
         return frame.filter(column.is_not_null() & ~column.is_in(known.implode()))
 
     def explain(self, row: Mapping[str, object]) -> str:
-        return f"no {self.target_table.name} row with {self.target_column} = {row.get(self.column)}"
+        noun = SINGULAR.get(self.target_table.name, f"{self.target_table.name} key")
+        return f"unknown {noun}: no {self.target_table.name} row with {self.target_column} = {row.get(self.column)}"
+
+
+# What one row of a referenced table is, for "unknown customer: …".
+SINGULAR = {"customers": "customer", "staff": "staff member", "campaigns": "campaign", "provinces": "province"}
+
+
+def _partners(check: Check, frames: Mapping[str, pl.DataFrame], key: str, *columns: pl.Expr) -> pl.DataFrame | None:
+    """The rows of ``check.table`` joined with their partner (the ``check.target_table`` row with
+    the same ``key``), the partner's ``columns`` added; rows without a partner are dropped.
+    None when the target table is not given at all (then no row has a partner)."""
+    target = frames.get(check.target_table.name)
+    if target is None:
+        return None
+    return frames[check.table.name].join(target.select(pl.col(key), *columns), on=key, how="inner")
+
+
+def _partner_value(name: str) -> str:
+    return MATCH_PREFIX + name
 
 
 @dataclass(frozen=True)
 class Matches(Check):
     """``column`` equals ``target_table.target_column`` on the row with the same ``key``
-    (one fact recorded in two tables must agree; rows without a partner are Relationship's job)."""
+    (one fact recorded in two tables must agree). Rows without a partner are Relationship's
+    job; an empty value on either side is the job of the checks that require it (NotNull,
+    Implies, PartnerIs), so each broken row is reported once."""
 
     table: Table
     column: str
@@ -396,21 +460,124 @@ class Matches(Check):
     def violations(self) -> Select:
         source, target = self.table, self.target_table
         joined = source.join(target, source.c[self.key] == target.c[self.key])
-        differs = source.c[self.column].is_distinct_from(target.c[self.target_column])
-        return select(func.count()).select_from(joined).where(differs)
+        return select(func.count()).select_from(joined).where(source.c[self.column] != target.c[self.target_column])
+
+    def offending_rows(self, frames: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
+        partner = _partner_value(self.target_column)
+        joined = _partners(self, frames, self.key, pl.col(self.target_column).alias(partner))
+        if joined is None:
+            return frames[self.table.name].clear()
+        return joined.filter(pl.col(self.column) != pl.col(partner))
+
+    def explain(self, row: Mapping[str, object]) -> str:
+        return f"{self.problem} ({row.get(_partner_value(self.target_column))})"
+
+
+@dataclass(frozen=True)
+class OrderAcross(Check):
+    """``column`` is on or after ``target_table.target_column`` on the row with the same ``key``
+    (Order across two tables: a churn event is not before the customer's activation)."""
+
+    table: Table
+    column: str
+    target_table: Table
+    target_column: str
+    key: str
+    wording: str = ""  # what the broken rule means, leading the explanation
+
+    @property
+    def problem(self) -> str:
+        return f"must be on or after {self.target_table.name}.{self.target_column}"
+
+    def violations(self) -> Select:
+        source, target = self.table, self.target_table
+        joined = source.join(target, source.c[self.key] == target.c[self.key])
+        return select(func.count()).select_from(joined).where(source.c[self.column] < target.c[self.target_column])
+
+    def offending_rows(self, frames: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
+        partner = _partner_value(self.target_column)
+        joined = _partners(self, frames, self.key, pl.col(self.target_column).alias(partner))
+        if joined is None:
+            return frames[self.table.name].clear()
+        return joined.filter(pl.col(self.column) < pl.col(partner))
+
+    def explain(self, row: Mapping[str, object]) -> str:
+        lead = f"{self.wording}: " if self.wording else ""
+        partner = row.get(_partner_value(self.target_column))
+        return f"{lead}{self.problem} ({partner}, {self.key} {row.get(self.key)})"
+
+
+@dataclass(frozen=True)
+class HasPartner(Check):
+    """Every row of ``table`` where ``when`` holds has a row in ``target_table`` with the same
+    ``key``: one fact told in two tables is told in both (a churned customer has a churn event)."""
+
+    table: Table
+    when: Is | Filled
+    target_table: Table
+    key: str
+    wording: str  # the broken fact, e.g. "churned customer without a churn event"
+
+    @property
+    def column(self) -> str:
+        return self.when.column
+
+    @property
+    def problem(self) -> str:
+        return f"must have a {self.target_table.name} row with the same {self.key} when {self.when.text}"
+
+    def violations(self) -> Select:
+        source, target = self.table, self.target_table
+        partner = exists(select(target.c[self.key]).where(target.c[self.key] == source.c[self.key]))
+        return select(func.count()).select_from(source).where(self.when.sql(source), not_(partner))
 
     def offending_rows(self, frames: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
         frame = frames[self.table.name]
-        partner = MATCH_PREFIX + self.target_column
         target = frames.get(self.target_table.name)
-        if target is None:
-            return frame.clear()
-        target = target.select(pl.col(self.key), pl.col(self.target_column).alias(partner))
-        joined = frame.join(target, on=self.key, how="inner")
-        return joined.filter(pl.col(self.column).ne_missing(pl.col(partner)))
+        keys = target.get_column(self.key) if target is not None else pl.Series(self.key, [], frame.schema[self.key])
+        return frame.filter(self.when.polars() & ~pl.col(self.key).is_in(keys.implode()))
 
     def explain(self, row: Mapping[str, object]) -> str:
-        return f"{self.problem} ({row.get(MATCH_PREFIX + self.target_column)})"
+        return f"{self.wording}: no {self.target_table.name} row with {self.key} = {row.get(self.key)}"
+
+
+@dataclass(frozen=True)
+class PartnerIs(Check):
+    """The row of ``target_table`` with the same ``key``, where there is one, satisfies ``then``
+    (a churn event's customer is churned). A row without a partner is Relationship's job."""
+
+    table: Table
+    key: str
+    target_table: Table
+    then: Is
+    wording: str  # the broken fact, e.g. "churn event of a customer not churned"
+
+    @property
+    def column(self) -> str:
+        return self.key
+
+    @property
+    def problem(self) -> str:
+        return f"{self.target_table.name}.{self.then.required} on the row with the same {self.key}"
+
+    def violations(self) -> Select:
+        source, target = self.table, self.target_table
+        joined = source.join(target, source.c[self.key] == target.c[self.key])
+        return select(func.count()).select_from(joined).where(not_(self.then.sql(target)))
+
+    def offending_rows(self, frames: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
+        partner = _partner_value(self.then.column)
+        joined = _partners(self, frames, self.key, pl.col(self.then.column).alias(partner))
+        if joined is None:
+            return frames[self.table.name].clear()
+        return joined.filter(~self.then.compare(pl.col(partner), self.then.value))
+
+    def explain(self, row: Mapping[str, object]) -> str:
+        shown = row.get(_partner_value(self.then.column))
+        return (
+            f"{self.wording}: the {self.target_table.name} row with {self.key} = {row.get(self.key)} "
+            f"has {self.then.column} = {shown!r}"
+        )
 
 
 # --- derived from queries/tables.py -------------------------------------------------------
@@ -497,7 +664,6 @@ def _accepted_values_checks() -> list[Check]:
 
 
 def _semantic_checks() -> list[Check]:
-    oldest, youngest = plausible_birth_years()
     customers, bills, training, complaints = t.customers, t.bills, t.training, t.complaints
     churn, campaigns, targets, surveys, care = (
         t.churn_events,
@@ -510,9 +676,7 @@ def _semantic_checks() -> list[Check]:
         # The operator's key names one customer (the warehouse's id is derived from it).
         Unique(customers, ("customer_key",)),
         # Ranges: scores, counts, plausible people.
-        Range(
-            customers, "birth_year", oldest, youngest, f"must give an age of {YOUNGEST_AGE} to {OLDEST_AGE} this year"
-        ),
+        PlausibleBirthYear(customers, "birth_year"),
         Range(training, "score", 0, 100),
         Range(complaints, "csat", 1, 5),
         Range(complaints, "sla_hours", minimum=1),
@@ -561,8 +725,11 @@ def _semantic_checks() -> list[Check]:
         # Involuntary churn is churn for non-payment, and only that.
         Implies(churn, Is("churn_type", "involuntary"), Is("reason", "non_payment")),
         Implies(churn, Is("reason", "non_payment"), Is("churn_type", "involuntary")),
-        # One fact, two tables: they must agree.
+        # One fact, two tables: told in both (churned ⇔ a churn event), and they agree.
+        HasPartner(customers, Is("status", "churned"), churn, "customer_id", "churned customer without a churn event"),
+        PartnerIs(churn, "customer_id", customers, Is("status", "churned"), "churn event of a customer not churned"),
         Matches(churn, "churned_on", customers, "churned_on", key="customer_id"),
+        OrderAcross(churn, "churned_on", customers, "activated_on", "customer_id", "churn before activation"),
         # Country-wide targets use '00', every other code is a province.
         Relationship(t.kpi_targets, "province_code", t.provinces, "province_code", also=(t.COUNTRY_CODE,)),
     ]
@@ -578,6 +745,11 @@ def all_checks() -> list[Check]:
 
 
 CHECKS: tuple[Check, ...] = tuple(all_checks())
+
+
+def checks_for_data_year(year: int) -> tuple[Check, ...]:
+    """CHECKS for data describing ``year``: what is plausible then (birth years), not today."""
+    return tuple(replace(check, data_year=year) if isinstance(check, PlausibleBirthYear) else check for check in CHECKS)
 
 
 def count_violations(connection: Connection, checks: Iterable[Check] = CHECKS) -> dict[str, int]:

@@ -4,11 +4,25 @@ what this layer already refuses)."""
 
 from datetime import date
 
-from sqlalchemy import Connection, Date, Engine, Select, cast, false, func, select, true
+from sqlalchemy import Connection, Date, Engine, Select, cast, false, func, select, true, union_all
 
 from queries.filters import AGE_BAND_LABELS, Scope
 from queries.run import run
-from queries.tables import AREA_TYPES, MACRO_REGIONS, PLANS, SEGMENTS, provinces, revenue_monthly, warehouse_meta
+from queries.sql_functions import month_start
+from queries.tables import (
+    AREA_TYPES,
+    MACRO_REGIONS,
+    PLANS,
+    SEGMENTS,
+    bills,
+    care_contacts_monthly,
+    churn_events,
+    complaints,
+    provinces,
+    revenue_monthly,
+    surveys,
+    warehouse_meta,
+)
 
 # Option lists that do not depend on the data (accepted values of the schema).
 STATIC_OPTIONS: dict[str, tuple[str, ...]] = {
@@ -43,11 +57,33 @@ def data_through(connection_or_engine: Connection | Engine) -> date | None:
     return frame["data_through"][0] if frame.height else None
 
 
+# Dated facts that show which months hold data when there is no revenue. Revenue is the usual
+# measure of the window (every active customer-month has a row), but an extract without it
+# still has customers, churn, complaints … for the pages to show: saying "no data yet" then
+# would be false. Each date counts for the month it falls in.
+MONTHS_WITHOUT_REVENUE = (
+    churn_events.c.churned_on,
+    complaints.c.opened_at,
+    bills.c.bill_month,
+    surveys.c.surveyed_on,
+    care_contacts_monthly.c.contact_month,
+)
+
+
 def month_range_select() -> Select:
-    """One row: first_month, last_month (DATEs, first days) with revenue data."""
+    """One row: first_month, last_month (DATEs, first days; NULL when unknown).
+
+    With revenue: its first and last month. Without: first_month is the earliest month of
+    the other dated facts (MONTHS_WITHOUT_REVENUE) and last_month is NULL, since no monthly
+    table then marks the end: the caller ends the months at data_through (freshness_select).
+    The fallback is only evaluated without revenue (COALESCE stops at the first value)."""
+    earliest = union_all(*(select(month_start(func.min(column)).label("month")) for column in MONTHS_WITHOUT_REVENUE))
+    earliest = earliest.subquery("earliest_facts")
+    first_revenue = select(func.min(revenue_monthly.c.revenue_month)).scalar_subquery()
+    first_fact = select(func.min(earliest.c.month)).scalar_subquery()
     return select(
-        func.min(revenue_monthly.c.revenue_month).label("first_month"),
-        func.max(revenue_monthly.c.revenue_month).label("last_month"),
+        cast(func.coalesce(first_revenue, first_fact), Date).label("first_month"),
+        select(func.max(revenue_monthly.c.revenue_month)).scalar_subquery().label("last_month"),
     )
 
 

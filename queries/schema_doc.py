@@ -50,7 +50,8 @@ month (`*_month`). "PK" marks the primary key, "→" a reference to another tabl
 `python -m data_seed import DIR [--url URL] [--force]` loads one file per table, named
 `<table>.csv` or `<table>.parquet` (CSV: UTF-8, comma-separated, a header row, ISO dates
 `2026-01-31` and timestamps `2026-01-31 14:05:00`, booleans `true`/`false`, empty field =
-empty value). `customers` is required; a missing file leaves its table empty. The tables
+empty value). `customers` is required; a missing file leaves its table empty (a warning
+names the pages that will show nothing for it). The tables
 `provinces` and `legacy_provinces` come from the project's reference data and
 `warehouse_meta` is written by the loader: do not supply them. Province codes may be the
 34 current codes or the 63 codes before 1 July 2025 (mapped to the unit they merged
@@ -58,7 +59,7 @@ into). Every file is checked against the rules listed under its table before any
 written; on any problem the import stops with a report naming file, row, column and value.
 Dates later than today, NUL bytes, short rows and an import that would empty or more than
 halve a loaded table (unless `--force`) are refused too: see docs/data.md, "Importing: what
-else is refused".
+else is refused"; and what is loaded with a warning: "Importing: warnings".
 """
 
 

@@ -74,16 +74,24 @@ def default_filters(options: FilterOptions) -> Filters:
 
 
 def load_filter_options(scope) -> FilterOptions:
-    """Months with data and the provinces the scope allows, from the warehouse (cached)."""
+    """Months with data and the provinces the scope allows, from the warehouse (cached).
+
+    The months are those of revenue when there is revenue (dimensions.month_range_select),
+    else those of the other facts up to data_through; only a warehouse that records no data
+    month at all is empty."""
 
     freshness = run(dimensions.freshness_select(), scope)
     months = run(dimensions.month_range_select(), scope)
     provinces = run(dimensions.province_options_select(scope), scope)
     first = months["first_month"][0] if months.height else None
+    last_revenue = months["last_month"][0] if months.height else None
     through = freshness["data_through"][0] if freshness.height else None
-    if first is None or through is None:
-        raise WarehouseEmpty("no revenue months in the warehouse")
-    last = min(through, months["last_month"][0])
+    if through is None:
+        raise WarehouseEmpty("no months with data in the warehouse")
+    # Without revenue the months run from the first dated fact (or data_through alone, with
+    # customers only) to data_through: the pages that have data show it, the others say so.
+    last = min(through, last_revenue) if last_revenue is not None else through
+    first = min(first, last) if first is not None else last
     return FilterOptions(
         months=month_range(first, last),
         provinces=tuple(

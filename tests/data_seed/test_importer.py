@@ -16,9 +16,12 @@ import polars as pl
 import pytest
 from sqlalchemy import create_engine, func, select
 
+from data_seed.import_files import IMPORTED_TABLES
+from data_seed.import_warnings import month_row_counts
 from data_seed.importer import import_directory, validate_directory
 from queries import tables as t
 from queries.engine import PROJECT_ROOT
+from queries.metrics import MEASURES
 from tests.conftest import TEST_END_MONTH, TEST_SEED
 from tests.warehouse_files import export_warehouse, read_table, warehouse_checksum
 
@@ -131,16 +134,45 @@ def test_csv_extract_imports_into_postgresql(source_url, csv_dir, empty_pg_url):
     assert_same_content(source_url, empty_pg_url)
 
 
-def test_missing_optional_files_mean_empty_tables(csv_dir, tmp_path, empty_duck_url, capsys):
-    extract = tmp_path / "only_customers"
+def test_missing_optional_files_mean_empty_tables_and_a_warning_naming_the_pages(
+    csv_dir, tmp_path, empty_duck_url, capsys
+):
+    extract = tmp_path / "customers_and_churn"
     extract.mkdir()
-    # Churn and port-in details live in other files; keep customers self-consistent without them.
-    shutil.copy(csv_dir / "customers.csv", extract / "customers.csv")
+    # Churned customers need their churn events (churned ⇔ an event); everything else is absent.
+    for name in ("customers", "churn_events"):
+        shutil.copy(csv_dir / f"{name}.csv", extract / f"{name}.csv")
+    validated = validate_directory(extract)
+    assert not validated.problems, validated.problems.render()
+    warnings = {problem.file: problem for problem in validated.warnings.sample}
+    assert all(problem.severity == "warning" for problem in warnings.values())
+    # One per missing table, and none for the two given ones.
+    missing = {table.name for table in IMPORTED_TABLES} - {"customers", "churn_events"}
+    assert set(warnings) == missing
+    revenue = warnings["revenue_monthly"].message
+    lead = "no file, the table will be empty; these will show nothing:\n  - "
+    assert revenue.startswith(lead)
+    pages = dict(part.split(": ", 1) for part in revenue.removeprefix(lead).split("\n  - "))
+    label = {name: measure.label_en for name, measure in MEASURES.items()}
+    # Of the Overview's nine figures only these two read revenue; active customers, churn … stay.
+    assert pages["Tổng quan/Overview"] == f"{label['arpu']}, {label['revenue']}"
+    assert pages["Khách hàng/Customers"].startswith(f"{label['revenue']}, {label['arpu']}, {label['revenue_share']}")
+    # The complaint rate counts customer-months from revenue, so it goes blank as well.
+    assert pages["Khiếu nại/Complaints"] == label["complaint_rate"]
+    assert "Rời mạng/Churn" not in pages
+    assert "Nợ cước/Debt: the whole page" in warnings["bills"].message
+    assert "Rời mạng/Churn: refused port-out requests" in warnings["port_out_requests"].message
+    assert "Tổng quan/Overview" not in warnings["port_out_requests"].message
+
     assert import_directory(extract, empty_duck_url) == 0
     output = capsys.readouterr().out
-    assert "complaints: no file, the table will be empty" in output
+    assert "Warnings:\n" in output
+    assert f"revenue_monthly: {revenue}" in output
     counts = row_counts(empty_duck_url)
     assert counts["customers"] == SMALL_CUSTOMERS and counts["complaints"] == 0 and counts["provinces"] == 34
+    assert counts["churn_events"] == scalar(
+        empty_duck_url, select(func.count()).where(t.customers.c.status == "churned")
+    )
 
 
 def test_legacy_province_codes_land_in_their_new_province(work_dir, empty_duck_url, capsys):
@@ -325,7 +357,7 @@ def test_dangling_customer_reference_is_refused(work_dir, occupied, capsys):
     line = break_cell(work_dir, "complaints", "customer_id", "987654321")
     report = refused(work_dir, occupied, capsys)
     where = f"complaints.csv, row {line}, column customer_id, value '987654321'"
-    assert f"{where}: no customers row with customer_id = 987654321" in report
+    assert f"{where}: unknown customer: no customers row with customer_id = 987654321" in report
 
 
 def test_missing_required_column_is_refused(work_dir, occupied, capsys):
@@ -526,3 +558,181 @@ def test_cli_imports_and_refuses(csv_dir, tmp_path, empty_duck_url):
     assert bad.returncode == 1
     assert "customers.csv: missing: this file is required" in bad.stderr
     assert row_counts(empty_duck_url)["customers"] == SMALL_CUSTOMERS
+
+
+# --- churned ⇔ a churn event, churn before activation, duplicates: across files ------------------
+
+
+def churned_customer(work_dir: Path, index: int = 0) -> tuple[int, str]:
+    """(CSV line, customer_id) of a churned customer in customers.csv."""
+    customers = read_strings(work_dir / "customers.csv").with_row_index("i")
+    row = customers.filter(pl.col("status") == "churned").row(index, named=True)
+    return row["i"] + 2, row["customer_id"]
+
+
+def test_churned_customer_without_a_churn_event_is_refused(work_dir, occupied, capsys):
+    line, customer = churned_customer(work_dir)
+    churn = read_strings(work_dir / "churn_events.csv")
+    churn.filter(pl.col("customer_id") != customer).write_csv(work_dir / "churn_events.csv")
+    report = refused(work_dir, occupied, capsys)
+    where = f"customers.csv, row {line}, column status, value 'churned'"
+    assert f"{where}: churned customer without a churn event: no churn_events row with customer_id = {customer}" in (
+        report
+    )
+
+
+def test_churn_extract_missing_says_the_file_is_missing(csv_dir, tmp_path):
+    extract = tmp_path / "only_customers"
+    extract.mkdir()
+    shutil.copy(csv_dir / "customers.csv", extract / "customers.csv")
+    validated = validate_directory(extract)
+    churned = read_strings(csv_dir / "customers.csv").filter(pl.col("status") == "churned").height
+    assert (
+        validated.problems.by_rule[
+            ("customers.csv", "status: must have a churn_events row with the same customer_id when status = 'churned'")
+        ]
+        == churned
+    )
+    assert "(there is no churn_events file)" in validated.problems.sample[0].message
+    # The warnings are reported too, after the errors.
+    assert any(problem.file == "revenue_monthly" for problem in validated.warnings.sample)
+
+
+def test_churn_event_of_an_active_customer_is_refused(work_dir, occupied, capsys):
+    customers = read_strings(work_dir / "customers.csv")
+    active = customers.filter(pl.col("status") == "active").row(0, named=True)
+    churn = read_strings(work_dir / "churn_events.csv")
+    # A well-formed event, dated after the activation, for a customer the extract calls active.
+    event = churn.head(1).with_columns(
+        customer_id=pl.lit(active["customer_id"]), churned_on=pl.lit("2026-10-15"), won_back_on=pl.lit(None, pl.String)
+    )
+    pl.concat([churn, event]).write_csv(work_dir / "churn_events.csv")
+    report = refused(work_dir, occupied, capsys)
+    where = f"churn_events.csv, row {churn.height + 2}, column customer_id, value '{active['customer_id']}'"
+    assert (
+        f"{where}: churn event of a customer not churned: the customers row with customer_id = "
+        f"{active['customer_id']} has status = 'active'"
+    ) in report
+    assert "must equal customers.churned_on" not in report  # one broken row, one line
+
+
+def test_churn_before_activation_is_refused(work_dir, occupied, capsys):
+    _, customer = churned_customer(work_dir)
+    activated = (
+        read_strings(work_dir / "customers.csv").filter(pl.col("customer_id") == customer).item(0, "activated_on")
+    )
+    before = (date.fromisoformat(activated) - timedelta(days=1)).isoformat()
+    line = break_cell(work_dir, "churn_events", "churned_on", before, pl.col("customer_id") == customer)
+    report = refused(work_dir, occupied, capsys)
+    where = f"churn_events.csv, row {line}, column churned_on, value '{before}'"
+    assert (
+        f"{where}: churn before activation: must be on or after customers.activated_on ({activated}, "
+        f"customer_id {customer})"
+    ) in report
+
+
+def test_revenue_of_an_unknown_customer_is_refused(work_dir, occupied, capsys):
+    line = break_cell(work_dir, "revenue_monthly", "customer_id", "424242424")
+    report = refused(work_dir, occupied, capsys)
+    where = f"revenue_monthly.csv, row {line}, column customer_id, value '424242424'"
+    assert f"{where}: unknown customer: no customers row with customer_id = 424242424" in report
+
+
+def test_duplicate_composite_key_names_both_rows(work_dir, occupied, capsys):
+    revenue = read_strings(work_dir / "revenue_monthly.csv")
+    twin = revenue.slice(3, 1).with_columns(revenue_vnd=pl.lit("1"))
+    pl.concat([revenue, twin]).write_csv(work_dir / "revenue_monthly.csv")
+    report = refused(work_dir, occupied, capsys)
+    key = f"{revenue.item(3, 'customer_id')}, {revenue.item(3, 'revenue_month')}"
+    where = f"revenue_monthly.csv, row {revenue.height + 2}, column customer_id, revenue_month, value '{key}'"
+    assert f"{where}: duplicate customer_id, revenue_month (first on row 5)" in report
+
+
+def test_old_extract_birth_years_are_judged_in_its_own_year(csv_dir, tmp_path, empty_duck_url):
+    """An extract of 2015: aged 119 then (born 1896) is plausible, though 130 today."""
+    extract = tmp_path / "old"
+    extract.mkdir()
+    customers = read_strings(csv_dir / "customers.csv").filter(pl.col("status") == "active").head(3)
+    customers = customers.with_columns(activated_on=pl.Series(["2014-03-02", "2015-06-30", "2015-12-20"]))
+    set_cells(customers, "birth_year", {0: "1896", 1: "2001"}).write_csv(extract / "customers.csv")
+    assert import_directory(extract, empty_duck_url) == 0
+    imported = dict(read_table(empty_duck_url, "customers").select("customer_id", "birth_year").iter_rows())
+    ids = [int(value) for value in customers.get_column("customer_id")]
+    assert (imported[ids[0]], imported[ids[1]]) == (1896, 2001)
+
+    set_cells(customers, "birth_year", {0: "1894", 1: "2002"}).write_csv(extract / "customers.csv")
+    report = validate_directory(extract).problems.render()
+    plausible = "must give an age of 14 to 120 in the year of the data (2015: born 1895 to 2001)"
+    assert f"customers.csv, row 2, column birth_year, value '1894': {plausible}" in report
+    assert f"customers.csv, row 3, column birth_year, value '2002': {plausible}" in report
+
+
+# --- warnings: loaded anyway, said out loud ---------------------------------------------------------
+
+
+def warning_lines(validated) -> list[str]:
+    return [problem.line() for problem in validated.warnings.sample]
+
+
+def test_unknown_values_are_counted_in_a_warning(work_dir, empty_duck_url, capsys):
+    break_cells(work_dir, "customers", "area_type", ["unknown"] * 3, pl.col("area_type").is_not_null())
+    ported = pl.col("ported_to").is_not_null()
+    break_cells(work_dir, "churn_events", "ported_to", ["unknown"] * 2, ported)
+    customers = read_strings(work_dir / "customers.csv")
+    destinations = read_strings(work_dir / "churn_events.csv").filter(ported).height
+    validated = validate_directory(work_dir)
+    assert not validated.problems
+    share = 3 / customers.height
+    assert (
+        f"customers.csv, column area_type: 3 of {customers.height:,} values ({share:.1%}) are 'unknown' "
+        "(allowed: the extract does not record it); figures by area_type cannot place these rows"
+    ) in warning_lines(validated)
+    assert any(
+        line.startswith(f"churn_events.csv, column ported_to: 2 of {destinations:,} values")
+        for line in warning_lines(validated)
+    )
+    assert import_directory(work_dir, empty_duck_url) == 0  # warnings never stop an import
+    assert "column area_type: 3 of" in capsys.readouterr().out
+
+
+def test_a_month_much_thinner_than_the_previous_is_a_warning(work_dir):
+    revenue = read_strings(work_dir / "revenue_monthly.csv")
+    october = revenue.filter(pl.col("revenue_month") == "2026-10-01").height
+    bills = read_strings(work_dir / "bills.csv").filter(pl.col("bill_month") == "2026-10-01").height
+    previous = {"revenue_monthly": 2 * october + 1, "bills": 2 * bills, "complaints": 0}
+    validated = validate_directory(work_dir, previous_month_rows=previous)
+    assert not validated.problems
+    thin = [line for line in warning_lines(validated) if "previous month" in line]
+    assert thin == [
+        f"revenue_monthly.csv: only {october:,} rows for 2026-10, fewer than 50% of the previous month's "
+        f"{2 * october + 1:,}: a cut-short or partial extract? The import goes ahead."
+    ]  # bills at exactly half are fine; a table with no rows before is not compared
+
+
+def test_month_row_counts_are_what_the_next_import_compares_with(work_dir):
+    validated = validate_directory(work_dir)
+    counts = month_row_counts(validated.frames)
+    revenue = read_strings(work_dir / "revenue_monthly.csv")
+    assert counts["revenue_monthly"] == revenue.filter(pl.col("revenue_month") == "2026-10-01").height
+    assert set(counts) == {"revenue_monthly", "bills", "care_contacts_monthly"}
+    # Fed back unchanged, nothing is thin.
+    again = validate_directory(work_dir, previous_month_rows=counts)
+    assert not [line for line in warning_lines(again) if "previous month" in line]
+
+
+def test_optional_column_not_given_is_a_warning(work_dir):
+    read_strings(work_dir / "customers.csv").drop("phone").write_csv(work_dir / "customers.csv")
+    validated = validate_directory(work_dir)
+    assert not validated.problems
+    assert "customers.csv, column phone: optional column not given: it will be empty" in warning_lines(validated)
+
+
+def test_warnings_follow_the_errors_in_a_refused_import(work_dir, occupied, capsys):
+    (work_dir / "surveys.csv").unlink()
+    break_cell(work_dir, "complaints", "category", "weather")
+    report = refused(work_dir, occupied, capsys)
+    errors, warnings = report.split("Warnings (these alone would not stop the import):\n")
+    assert "value 'weather': must be one of" in errors
+    assert warnings.startswith(
+        "surveys: no file, the table will be empty; these will show nothing:\n  - Tổng quan/Overview: NPS\n"
+    )

@@ -21,13 +21,18 @@ from queries.contracts import (
     AcceptedValues,
     Check,
     FirstOfMonth,
+    HasPartner,
     Implies,
     Matches,
     NotNull,
     Order,
+    OrderAcross,
+    PartnerIs,
+    PlausibleBirthYear,
     Range,
     Relationship,
     Unique,
+    checks_for_data_year,
 )
 
 _engines = {}
@@ -67,6 +72,10 @@ def test_check_names_are_unique_and_every_kind_is_used():
         "FirstOfMonth",
         "Implies",
         "Matches",
+        "HasPartner",
+        "PartnerIs",
+        "OrderAcross",
+        "PlausibleBirthYear",
     }
 
 
@@ -238,11 +247,116 @@ def test_matches_catches_churn_date_that_disagrees_with_the_customer():
         {"customer_id": [1, 2, 3, 4], "churned_on": [date(2026, 1, 5), date(2026, 2, 6)] + [date(2026, 3, 1)] * 2}
     )
     check = Matches(t.churn_events, "churned_on", t.customers, "churned_on", key="customer_id")
-    # 2 differs, 3 has no churn date on the customer; 4 has no customer at all (Relationship reports that).
-    assert_caught(check, {"customers": customers, "churn_events": churn}, "customer_id", [2, 3])
+    # 2 differs. 3 has no churn date on the customer: that is PartnerIs' and Implies' to say (each
+    # broken row once); 4 has no customer at all (Relationship reports that).
+    assert_caught(check, {"customers": customers, "churn_events": churn}, "customer_id", [2])
     rows = check.offending_rows({"customers": customers, "churn_events": churn})
     assert check.explain(rows.row(0, named=True)) == "must equal customers.churned_on (2026-02-05)"
 
 
-def test_birth_year_bounds_follow_the_calendar():
-    assert contracts.plausible_birth_years(date(2026, 6, 1)) == (1906, 2012)
+def churn_frames(statuses: dict[int, str], events: dict[int, date], activated: date = date(2024, 1, 1)):
+    customers = pl.DataFrame(
+        {
+            "customer_id": list(statuses),
+            "status": list(statuses.values()),
+            "activated_on": [activated] * len(statuses),
+            contracts.ROW: [index + 2 for index in range(len(statuses))],
+        }
+    )
+    churn = pl.DataFrame(
+        {
+            "customer_id": list(events),
+            "churned_on": list(events.values()),
+            contracts.ROW: [index + 2 for index in range(len(events))],
+        }
+    )
+    return {"customers": customers, "churn_events": churn}
+
+
+def test_churned_customer_without_a_churn_event_is_caught():
+    frames = churn_frames({1: "churned", 2: "churned", 3: "active"}, {1: date(2026, 1, 5)})
+    check = next(c for c in CHECKS if isinstance(c, HasPartner) and c.table is t.customers)
+    assert check.column == "status"
+    assert_caught(check, frames, "customer_id", [2])
+    rows = check.offending_rows(frames)
+    assert check.explain(rows.row(0, named=True)) == (
+        "churned customer without a churn event: no churn_events row with customer_id = 2"
+    )
+    # No churn_events table at all: every churned customer lacks its event.
+    assert offending_ids(check, {"customers": frames["customers"]}, "customer_id") == [1, 2]
+
+
+def test_churn_event_of_a_customer_not_churned_is_caught():
+    frames = churn_frames({1: "churned", 2: "active"}, {1: date(2026, 1, 5), 2: date(2026, 1, 6), 9: date(2026, 1, 7)})
+    check = next(c for c in CHECKS if isinstance(c, PartnerIs))
+    # 9 has no customer at all: Relationship's job, not this one's.
+    assert_caught(check, frames, "customer_id", [2])
+    rows = check.offending_rows(frames)
+    assert check.explain(rows.row(0, named=True)) == (
+        "churn event of a customer not churned: the customers row with customer_id = 2 has status = 'active'"
+    )
+    assert (
+        check.name
+        == "churn_events.customer_id: customers.status must be 'churned' on the row with the same customer_id"
+    )
+
+
+def test_churn_before_activation_is_caught_across_tables():
+    frames = churn_frames(
+        {1: "churned", 2: "churned", 3: "churned"},
+        {1: date(2024, 1, 1), 2: date(2023, 12, 31), 3: date(2025, 1, 1)},
+        activated=date(2024, 1, 1),
+    )
+    check = next(c for c in CHECKS if isinstance(c, OrderAcross))
+    assert_caught(check, frames, "customer_id", [2])  # the activation day itself is fine
+    rows = check.offending_rows(frames)
+    assert check.explain(rows.row(0, named=True)) == (
+        "churn before activation: must be on or after customers.activated_on (2024-01-01, customer_id 2)"
+    )
+
+
+def test_a_rule_on_a_missing_partner_table_finds_nothing_to_compare():
+    churn = churn_frames({}, {1: date(2026, 1, 5)})["churn_events"]
+    for check in CHECKS:
+        if isinstance(check, PartnerIs | OrderAcross | Matches):
+            assert check.offending_rows({"churn_events": churn}).height == 0
+
+
+def test_unknown_customer_is_named_with_its_key():
+    customers = pl.DataFrame({"customer_id": [1]})
+    bills = pl.DataFrame({"bill_id": [10, 11], "customer_id": [1, 77]})
+    check = Relationship(t.bills, "customer_id", t.customers, "customer_id")
+    rows = check.offending_rows({"customers": customers, "bills": bills})
+    assert check.explain(rows.row(0, named=True)) == "unknown customer: no customers row with customer_id = 77"
+
+
+def test_birth_year_bounds_follow_the_year_of_the_data():
+    assert contracts.plausible_birth_years(2026) == (1906, 2012)
+    assert contracts.plausible_birth_years(2015) == (1895, 2001)
+
+
+def test_birth_years_are_judged_in_the_year_of_the_data():
+    frame = pl.DataFrame({"customer_id": [1, 2, 3, 4], "birth_year": [1896, 1894, 2001, 2002]})
+    check = next(c for c in checks_for_data_year(2015) if isinstance(c, PlausibleBirthYear))
+    assert check.data_year == 2015
+    # Aged 119 and 14 in 2015: plausible then, whatever the year is now.
+    assert_caught(check, {"customers": frame}, "customer_id", [2, 4])
+    rows = check.offending_rows({"customers": frame})
+    assert check.explain(rows.row(0, named=True)) == (
+        "must give an age of 14 to 120 in the year of the data (2015: born 1895 to 2001)"
+    )
+    # Every other check is the same object as in CHECKS.
+    assert [c for c in checks_for_data_year(2015) if not isinstance(c, PlausibleBirthYear)] == [
+        c for c in CHECKS if not isinstance(c, PlausibleBirthYear)
+    ]
+
+
+def test_a_warehouse_is_judged_in_the_year_its_meta_records():
+    customers = pl.DataFrame({"customer_id": [1, 2], "birth_year": [1896, 1960]})
+    check = next(c for c in CHECKS if isinstance(c, PlausibleBirthYear))
+    assert check.data_year is None
+    old = pl.DataFrame({"key": ["data_through"], "value": ["2015-12-01"]})
+    assert sql_count(check, {"customers": customers, "warehouse_meta": old}) == 0
+    # Without a recorded date the year is this year's: born 1896 is then far too old.
+    none = pl.DataFrame(schema={"key": pl.String, "value": pl.String})
+    assert sql_count(check, {"customers": customers, "warehouse_meta": none}) == 1
