@@ -24,19 +24,21 @@ when they are.
 # the e2e tests, the benchmark): `python -m` puts the current directory, the project root,
 # on sys.path, so `dashboard`, `pages` and `queries` import as packages. A bare
 # `streamlit run` would only add dashboard/ and fail on the first import.
+from datetime import datetime
 from pathlib import Path
 
 import streamlit as st
 
 import dashboard.frame.preload  # noqa: F401  (before any page code: see its docstring)
 from dashboard.access.login import require_login
+from dashboard.access.roles import rights_for
 from dashboard.frame import download_grace, session, warehouse
 from dashboard.frame.filter_options import FilterOptions, load_filter_options
 from dashboard.frame.filter_text import describe_filters
 from dashboard.frame.gc_pauses import freeze_long_lived_objects
 from dashboard.frame.sidebar import account_panel, filter_widgets, language_switch
 from dashboard.frame.url_state import UrlState, from_params, read_query_params, write_query_params
-from dashboard.frame.warehouse import QueryTimeout, WarehouseEmpty, WarehouseUnavailable
+from dashboard.frame.warehouse import QueryTimeout, WarehouseEmpty, WarehouseUnavailable, warehouse_meta_values
 from dashboard.text.formatting import format_date, format_datetime
 from dashboard.text.markdown_text import plain
 from dashboard.text.strings import t
@@ -55,13 +57,18 @@ PAGES = (
     ("churn/churn.py", "page_churn", "churn"),
     ("review/review.py", "page_review", "review"),
 )
+# Registered for admins only (operations: who loaded what, and how it went).
+ADMIN_PAGES = (("loads/loads.py", "page_loads", "loads"),)
 MAX_NOTICE_ITEMS = 10  # a notice lists at most this many items from a link, then "and N more"
 
 
-def navigation(lang: str, *, logged_in: bool):
+def navigation(lang: str, *, logged_in: bool, admin: bool = False):
     """Register the pages. Before login they are registered too, but hidden and not run: the
-    page the link names (/debt?province=…) is then still the one shown after login."""
+    page the link names (/debt?province=…) is then still the one shown after login. Admin
+    pages exist only for admins: for anyone else their address is an unknown page."""
     (default_file, default_key, default_path), *others = PAGES
+    if admin:
+        others = [*others, *ADMIN_PAGES]
     pages = [
         st.Page(PAGES_DIR / default_file, title=t(default_key, lang), icon="", url_path="", default=True),
         *(st.Page(PAGES_DIR / file, title=t(key, lang), icon="", url_path=path) for file, key, path in others),
@@ -119,7 +126,9 @@ def main() -> None:
     session.seed_language((link.get("lang") or [None])[-1])
     lang = language_switch()
     user = require_login(lang)
-    page = navigation(lang, logged_in=user is not None)
+    page = navigation(
+        lang, logged_in=user is not None, admin=user is not None and rights_for(user.role).can_manage_users
+    )
     if user is None:
         st.stop()  # nothing below runs, so nothing is read from the warehouse before login
     scope = session.current_scope()
@@ -136,6 +145,19 @@ def main() -> None:
     with warehouse.page_run(on_stale=figures_are_stale):
         frame_and_page(page, link, user, scope, lang, notices)
     freeze_long_lived_objects()  # every module is imported now (dashboard/frame/gc_pauses.py)
+
+
+def freshness_text(options, lang: str) -> str:
+    """Data through …, and when the warehouse was last loaded (warehouse_meta loaded_at)."""
+    through = format_date(options.data_through, lang)
+    loaded_at = warehouse_meta_values().get("loaded_at")
+    try:
+        loaded = datetime.fromisoformat(loaded_at) if loaded_at else None
+    except ValueError:  # written by hand: say only what is certain
+        loaded = None
+    if loaded is None:
+        return t("freshness", lang, date=through)
+    return t("freshness_loaded", lang, date=through, time=format_datetime(loaded, lang))
 
 
 def frame_and_page(page, link: dict[str, list[str]], user, scope, lang: str, notices) -> None:
@@ -158,7 +180,7 @@ def frame_and_page(page, link: dict[str, list[str]], user, scope, lang: str, not
     if session.needs_seeding():
         state = from_params(link, options)
         session.seed_widgets(state.filters)
-    st.sidebar.caption(t("freshness", lang, date=format_date(options.data_through, lang)))
+    st.sidebar.caption(freshness_text(options, lang))
     filters = filter_widgets(options, lang)
     write_query_params(filters, lang)
     link_notices(state, options, lang)

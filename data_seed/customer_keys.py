@@ -74,15 +74,19 @@ def assign_ids(keys: pl.Series, known: pl.DataFrame) -> pl.DataFrame:
 
 
 def to_ids(frame: pl.DataFrame, table: Table, ids: pl.DataFrame) -> pl.DataFrame:
-    """A file frame with the warehouse's ids: ``customer_key`` becomes ``customer_id``
-    (customers keep the key too). A key without an id becomes a NULL id."""
+    """A file frame with the warehouse's ids: ``customer_id`` is added before ``customer_key``,
+    which stays (a column of customers, and what reports show for the other tables). A key
+    without an id gets a NULL id."""
     if not names_customers(table):
         return frame
     joined = frame.join(ids, on=KEY, how="left", maintain_order="left")
-    order = [ID if name == KEY else name for name in frame.columns]
-    if table.name == t.customers.name:
-        order = [ID, *frame.columns]
+    order = [name for column in frame.columns for name in ((ID, KEY) if column == KEY else (column,))]
     return joined.select(order)
+
+
+def as_in_file(name: str) -> str:
+    """The column a report names: the file gives the key where the warehouse has the id."""
+    return KEY if name == ID else name
 
 
 def to_keys(frame: pl.DataFrame, table: Table, keys: pl.DataFrame) -> pl.DataFrame:

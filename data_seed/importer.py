@@ -37,7 +37,7 @@ import polars as pl
 from sqlalchemy import Table, func, inspect, select
 from sqlalchemy.sql.util import find_tables
 
-from data_seed.customer_keys import ID, KEY, assign_ids, file_table, names_customers, to_ids
+from data_seed.customer_keys import ID, KEY, as_in_file, assign_ids, file_table, names_customers, to_ids
 from data_seed.generate_calendar import VIETNAM
 from data_seed.import_files import IMPORTED_TABLES, LISTED_TABLES, REQUIRED_FILES, empty_frame, find_files, read_table
 from data_seed.import_warnings import (
@@ -107,9 +107,16 @@ def rule_name(check: Check) -> str:
 
 
 def report_value(check: Check):
+    """The value a report shows, as the file has it (the customer's key, not our id)."""
     if isinstance(check, Unique):
-        return lambda row: ", ".join(str(row[name]) for name in check.columns)
+        return lambda row: ", ".join(str(row.get(as_in_file(name), row.get(name))) for name in check.columns)
+    if check.column == ID:
+        return lambda row: row.get(KEY, row.get(ID))
     return None
+
+
+def reported_column(check: Check) -> str:
+    return ", ".join(as_in_file(name) for name in check.column.split(", "))
 
 
 def other_tables(check: Check) -> set[str]:
@@ -152,7 +159,7 @@ def run_contracts(
         problems.add_rows(
             files[check.table.name],
             rows,
-            check.column,
+            reported_column(check),
             lambda row, check=check: explain(check, row, given),
             report_value(check),
             rule=rule_name(check),

@@ -196,8 +196,10 @@ def release_lock(path: Path, descriptor: int) -> None:
 
 
 def serial_lock_path(target: Path) -> Path:
-    """Held by whoever changes the warehouse file (a whole load, a monthly load), for the
-    whole load: two loads at once would each swap in their own copy and one would be lost."""
+    """Held by a monthly load from reading the file until it has swapped its changed copy in,
+    and by a whole load for its swap: a whole load swapped in meanwhile would be overwritten
+    by the monthly load's copy of the old file. (A whole load does not hold it while it
+    writes: it reads nothing of the old file, and loads may nest or overlap; the last wins.)"""
     return target.with_name(f"{target.name}.load.lock")
 
 
@@ -233,7 +235,7 @@ class DuckDBLoad(Load):
         self.target = duckdb_path(url)
         self.target.parent.mkdir(parents=True, exist_ok=True)
         self.serial_path = serial_lock_path(self.target)
-        self.serial = take_lock(self.serial_path, wait=True)
+        self.serial = None  # taken for the swap only (see serial_lock_path)
         remove_stale_loads(self.target)
         self.temporary, _, _, self.lock_path = loading_files(self.target, uuid.uuid4().hex)
         # Locked before the database file exists: a cleaner never sees this load's file unlocked.
@@ -265,10 +267,14 @@ class DuckDBLoad(Load):
         meta = self.meta_frame()
         self._append(warehouse_meta.name, meta)
         self.rows[warehouse_meta.name] = meta.height
-        self._append(load_log.name, self.log_frame(pl.concat([self._previous_log(), pending_attempts(self.url)])))
+        log = self.log_frame(pl.concat([self._previous_log(), pending_attempts(self.url)]))
+        self._append(load_log.name, log)
+        self.rows[load_log.name] = log.height
         self._refresh_marts()
         self.connection.execute("CHECKPOINT")
         self.connection.close()
+        # Not while a monthly load is changing a copy of the file: it would swap that copy in after us.
+        self.serial = take_lock(self.serial_path, wait=True)
         # A write-ahead log left by the old file would be replayed onto the new one.
         Path(f"{self.target}.wal").unlink(missing_ok=True)
         os.replace(self.temporary, self.target)
@@ -363,7 +369,7 @@ class PostgresLoad(Load):
         meta = self.meta_frame()
         self._append(warehouse_meta.name, meta)
         self.rows[warehouse_meta.name] = meta.height
-        self._carry_over_log()
+        self.rows[load_log.name] = self._carry_over_log() + 1
         self._append(load_log.name, self.log_frame(self.record.frame("loaded").clear()))
         self._refresh_marts()
         with self.connection.cursor() as cursor:
@@ -391,15 +397,18 @@ class PostgresLoad(Load):
         self.connection.commit()
         self._close()
 
-    def _carry_over_log(self) -> None:
+    def _carry_over_log(self) -> int:
+        """The old warehouse's load log into the new one; the rows carried."""
         columns = ", ".join(quoted(column.name) for column in load_log.columns)
         with self.connection.cursor() as cursor:
             cursor.execute("SELECT to_regclass(%s)", (f"{quoted(self.schema)}.{quoted(load_log.name)}",))
-            if cursor.fetchone()[0] is not None:
-                cursor.execute(
-                    f"INSERT INTO {self._name(load_log.name)} ({columns}) "
-                    f"SELECT {columns} FROM {self._name(load_log.name, self.schema)}"
-                )
+            if cursor.fetchone()[0] is None:
+                return 0
+            cursor.execute(
+                f"INSERT INTO {self._name(load_log.name)} ({columns}) "
+                f"SELECT {columns} FROM {self._name(load_log.name, self.schema)}"
+            )
+            return cursor.rowcount
 
     def _refresh_marts(self) -> None:
         """Build the marts from the staged raw tables, inside the load's transaction."""

@@ -348,16 +348,16 @@ def test_duplicate_id_is_refused_naming_the_first_row(work_dir, occupied, capsys
     twin = customers.head(1).with_columns(full_name=pl.lit("Người Khác"))
     pl.concat([customers, twin]).write_csv(work_dir / "customers.csv")
     report = refused(work_dir, occupied, capsys)
-    first_id = customers.item(0, "customer_id")
-    where = f"customers.csv, row {customers.height + 2}, column customer_id, value '{first_id}'"
-    assert f"{where}: duplicate customer_id (first on row 2)" in report
+    first_id = customers.item(0, "customer_key")
+    where = f"customers.csv, row {customers.height + 2}, column customer_key, value '{first_id}'"
+    assert f"{where}: duplicate customer_key (first on row 2)" in report
 
 
 def test_dangling_customer_reference_is_refused(work_dir, occupied, capsys):
-    line = break_cell(work_dir, "complaints", "customer_id", "987654321")
+    line = break_cell(work_dir, "complaints", "customer_key", "987654321")
     report = refused(work_dir, occupied, capsys)
-    where = f"complaints.csv, row {line}, column customer_id, value '987654321'"
-    assert f"{where}: unknown customer: no customers row with customer_id = 987654321" in report
+    where = f"complaints.csv, row {line}, column customer_key, value '987654321'"
+    assert f"{where}: unknown customer: no customer with this customer_key in the customers file" in report
 
 
 def test_missing_required_column_is_refused(work_dir, occupied, capsys):
@@ -440,7 +440,7 @@ def test_short_row_in_a_file_whose_last_column_is_mostly_empty(work_dir, occupie
 
 def test_nul_byte_is_refused_with_file_row_and_column(work_dir, occupied, capsys):
     name_line = break_cell(work_dir, "customers", "full_name", "Nguyễn\x00Văn A")
-    year_line = break_cell(work_dir, "customers", "birth_year", "19\x0080", pl.col("customer_id") != "0")
+    year_line = break_cell(work_dir, "customers", "birth_year", "19\x0080", pl.col("customer_key") != "0")
     report = refused(work_dir, occupied, capsys)
     nul = "contains a NUL byte (\\x00): remove it, it is not text"
     assert f"customers.csv, row {name_line}, column full_name, value 'Nguyễn\\x00Văn A': {nul}" in report
@@ -524,7 +524,7 @@ def test_leading_spaces_of_free_text_are_kept_codes_and_numbers_are_trimmed(work
     customers.write_csv(work_dir / "customers.csv")
     assert import_directory(work_dir, empty_duck_url) == 0
     first = read_table(empty_duck_url, "customers").filter(
-        pl.col("customer_id") == int(customers.item(0, "customer_id"))
+        pl.col("customer_id") == int(customers.item(0, "customer_key"))
     )
     assert first.select("full_name", "segment", "birth_year", "province_code").row(0) == (
         " =2+2",
@@ -533,11 +533,11 @@ def test_leading_spaces_of_free_text_are_kept_codes_and_numbers_are_trimmed(work
         "01",
     )
     second = read_table(empty_duck_url, "customers").filter(
-        pl.col("customer_id") == int(customers.item(1, "customer_id"))
+        pl.col("customer_id") == int(customers.item(1, "customer_key"))
     )
     assert second.item(0, "full_name") == "Trần Thị B"  # trailing spaces carry nothing
     third = read_table(empty_duck_url, "customers").filter(
-        pl.col("customer_id") == int(customers.item(2, "customer_id"))
+        pl.col("customer_id") == int(customers.item(2, "customer_key"))
     )
     assert third.item(0, "full_name") is None
 
@@ -567,13 +567,13 @@ def churned_customer(work_dir: Path, index: int = 0) -> tuple[int, str]:
     """(CSV line, customer_id) of a churned customer in customers.csv."""
     customers = read_strings(work_dir / "customers.csv").with_row_index("i")
     row = customers.filter(pl.col("status") == "churned").row(index, named=True)
-    return row["i"] + 2, row["customer_id"]
+    return row["i"] + 2, row["customer_key"]
 
 
 def test_churned_customer_without_a_churn_event_is_refused(work_dir, occupied, capsys):
     line, customer = churned_customer(work_dir)
     churn = read_strings(work_dir / "churn_events.csv")
-    churn.filter(pl.col("customer_id") != customer).write_csv(work_dir / "churn_events.csv")
+    churn.filter(pl.col("customer_key") != customer).write_csv(work_dir / "churn_events.csv")
     report = refused(work_dir, occupied, capsys)
     where = f"customers.csv, row {line}, column status, value 'churned'"
     assert f"{where}: churned customer without a churn event: no churn_events row with customer_id = {customer}" in (
@@ -604,14 +604,16 @@ def test_churn_event_of_an_active_customer_is_refused(work_dir, occupied, capsys
     churn = read_strings(work_dir / "churn_events.csv")
     # A well-formed event, dated after the activation, for a customer the extract calls active.
     event = churn.head(1).with_columns(
-        customer_id=pl.lit(active["customer_id"]), churned_on=pl.lit("2026-10-15"), won_back_on=pl.lit(None, pl.String)
+        customer_key=pl.lit(active["customer_key"]),
+        churned_on=pl.lit("2026-10-15"),
+        won_back_on=pl.lit(None, pl.String),
     )
     pl.concat([churn, event]).write_csv(work_dir / "churn_events.csv")
     report = refused(work_dir, occupied, capsys)
-    where = f"churn_events.csv, row {churn.height + 2}, column customer_id, value '{active['customer_id']}'"
+    where = f"churn_events.csv, row {churn.height + 2}, column customer_key, value '{active['customer_key']}'"
     assert (
         f"{where}: churn event of a customer not churned: the customers row with customer_id = "
-        f"{active['customer_id']} has status = 'active'"
+        f"{active['customer_key']} has status = 'active'"
     ) in report
     assert "must equal customers.churned_on" not in report  # one broken row, one line
 
@@ -619,10 +621,10 @@ def test_churn_event_of_an_active_customer_is_refused(work_dir, occupied, capsys
 def test_churn_before_activation_is_refused(work_dir, occupied, capsys):
     _, customer = churned_customer(work_dir)
     activated = (
-        read_strings(work_dir / "customers.csv").filter(pl.col("customer_id") == customer).item(0, "activated_on")
+        read_strings(work_dir / "customers.csv").filter(pl.col("customer_key") == customer).item(0, "activated_on")
     )
     before = (date.fromisoformat(activated) - timedelta(days=1)).isoformat()
-    line = break_cell(work_dir, "churn_events", "churned_on", before, pl.col("customer_id") == customer)
+    line = break_cell(work_dir, "churn_events", "churned_on", before, pl.col("customer_key") == customer)
     report = refused(work_dir, occupied, capsys)
     where = f"churn_events.csv, row {line}, column churned_on, value '{before}'"
     assert (
@@ -632,10 +634,10 @@ def test_churn_before_activation_is_refused(work_dir, occupied, capsys):
 
 
 def test_revenue_of_an_unknown_customer_is_refused(work_dir, occupied, capsys):
-    line = break_cell(work_dir, "revenue_monthly", "customer_id", "424242424")
+    line = break_cell(work_dir, "revenue_monthly", "customer_key", "424242424")
     report = refused(work_dir, occupied, capsys)
-    where = f"revenue_monthly.csv, row {line}, column customer_id, value '424242424'"
-    assert f"{where}: unknown customer: no customers row with customer_id = 424242424" in report
+    where = f"revenue_monthly.csv, row {line}, column customer_key, value '424242424'"
+    assert f"{where}: unknown customer: no customer with this customer_key in the customers file" in report
 
 
 def test_duplicate_composite_key_names_both_rows(work_dir, occupied, capsys):
@@ -643,8 +645,8 @@ def test_duplicate_composite_key_names_both_rows(work_dir, occupied, capsys):
     twin = revenue.slice(3, 1).with_columns(revenue_vnd=pl.lit("1"))
     pl.concat([revenue, twin]).write_csv(work_dir / "revenue_monthly.csv")
     report = refused(work_dir, occupied, capsys)
-    key = f"{revenue.item(3, 'customer_id')}, {revenue.item(3, 'revenue_month')}"
-    where = f"revenue_monthly.csv, row {revenue.height + 2}, column customer_id, revenue_month, value '{key}'"
+    key = f"{revenue.item(3, 'customer_key')}, {revenue.item(3, 'revenue_month')}"
+    where = f"revenue_monthly.csv, row {revenue.height + 2}, column customer_key, revenue_month, value '{key}'"
     assert f"{where}: duplicate customer_id, revenue_month (first on row 5)" in report
 
 
@@ -657,7 +659,7 @@ def test_old_extract_birth_years_are_judged_in_its_own_year(csv_dir, tmp_path, e
     set_cells(customers, "birth_year", {0: "1896", 1: "2001"}).write_csv(extract / "customers.csv")
     assert import_directory(extract, empty_duck_url) == 0
     imported = dict(read_table(empty_duck_url, "customers").select("customer_id", "birth_year").iter_rows())
-    ids = [int(value) for value in customers.get_column("customer_id")]
+    ids = [int(value) for value in customers.get_column("customer_key")]
     assert (imported[ids[0]], imported[ids[1]]) == (1896, 2001)
 
     set_cells(customers, "birth_year", {0: "1894", 1: "2002"}).write_csv(extract / "customers.csv")
