@@ -1,7 +1,7 @@
 """Command line: ``python -m data_seed generate …`` and ``python -m data_seed import DIR``.
 
     python -m data_seed generate --customers 200000 [--months 36] [--seed 7] [--url URL] [--end-month 2026-10]
-    python -m data_seed import DIR [--url URL] [--force]
+    python -m data_seed import DIR [--url URL] [--force] [--mapping FILE]
     python -m data_seed refresh [--url URL] [--full | --since YYYY-MM]
 
 The warehouse URL defaults to WAREHOUSE_URL, then .streamlit/secrets.toml, then the
@@ -55,6 +55,12 @@ def parser() -> argparse.ArgumentParser:
         help="load even if a table would lose more than half of the rows it has now (e.g. a deliberately smaller "
         "extract, or emptying the warehouse)",
     )
+    load.add_argument(
+        "--mapping",
+        type=Path,
+        help="TOML file saying how the extract differs from the import format: file names, encoding, column names, "
+        "value words, date and number formats (docs/import.md)",
+    )
     refresh = commands.add_parser(
         "refresh", help="rebuild the marts from the raw tables (loads and imports do it already)"
     )
@@ -87,7 +93,9 @@ def run_generate(arguments: argparse.Namespace) -> int:
 
 
 def run_import(arguments: argparse.Namespace) -> int:
-    return import_directory(arguments.directory, resolve_url(arguments.url), force=arguments.force)
+    return import_directory(
+        arguments.directory, resolve_url(arguments.url), force=arguments.force, mapping=arguments.mapping
+    )
 
 
 def run_refresh(arguments: argparse.Namespace) -> int:

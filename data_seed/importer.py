@@ -30,8 +30,9 @@ import polars as pl
 from sqlalchemy import Table, func, inspect, select
 
 from data_seed.generate_calendar import VIETNAM
-from data_seed.import_files import IMPORTED_TABLES, LISTED_TABLES, REQUIRED_FILES, empty_frame, find_files, read_table
+from data_seed.import_files import IMPORTED_TABLES, LISTED_TABLES, REQUIRED_FILES, empty_frame
 from data_seed.load import atomic_load, polars_type
+from data_seed.mapped_files import find_sources
 from queries import reference
 from queries.contracts import CHECKS, ROW, Check, Relationship, Unique
 from queries.engine import duckdb_path, is_duckdb, make_engine
@@ -175,14 +176,20 @@ def reference_frames() -> tuple[pl.DataFrame, pl.DataFrame]:
     return reference.provinces_frame(), reference.legacy_provinces_frame()
 
 
-def validate_directory(directory: Path, today: date | None = None) -> Validated:
-    """Read and check every file; ``today`` (default: today in Vietnam) bounds the dates."""
+def validate_directory(directory: Path, today: date | None = None, mapping: Path | None = None) -> Validated:
+    """Read and check every file; ``today`` (default: today in Vietnam) bounds the dates.
+
+    ``mapping``: a mapping file (data_seed/mapping_file.py) saying how the extract differs
+    from the import format; it is checked first, and nothing is read when it is wrong."""
     result = Validated()
     problems = result.problems
     if not directory.is_dir():
         problems.add(Problem(str(directory), None, None, None, "not a directory"))
         return result
-    paths = find_files(directory, problems)
+    sources = find_sources(directory, mapping, problems)
+    if sources is None:
+        return result
+    paths = sources.paths
     files = {table.name: f"{table.name}.csv" for table in IMPORTED_TABLES}
     for table in LISTED_TABLES:
         path = paths.get(table.name)
@@ -193,7 +200,7 @@ def validate_directory(directory: Path, today: date | None = None) -> Validated:
             continue
         files[table.name] = path.name
         result.given.add(table.name)
-        frame = read_table(table, path, problems, result.notes)
+        frame = sources.read(table, path, problems, result.notes)
         if frame is not None:
             result.frames[table.name] = frame
     if problems:
@@ -330,12 +337,13 @@ def refuse_shrinking(validated: Validated, url: str) -> bool:
     return True
 
 
-def import_directory(directory: Path, url: str, force: bool = False) -> int:
+def import_directory(directory: Path, url: str, force: bool = False, mapping: Path | None = None) -> int:
     """Validate every file in ``directory``, then replace the warehouse at ``url``. Exit code.
 
-    ``force`` skips the comparison with the rows in the warehouse now (KEEP_AT_LEAST)."""
+    ``force`` skips the comparison with the rows in the warehouse now (KEEP_AT_LEAST);
+    ``mapping`` is the mapping file of an extract not in the import format (docs/import.md)."""
     directory = Path(directory)
-    validated = validate_directory(directory)
+    validated = validate_directory(directory, mapping=mapping)
     if validated.problems:
         problems = validated.problems
         print(f"Import refused: {problems.total:,} problem(s) in {directory}; nothing was written.", file=sys.stderr)
