@@ -283,6 +283,8 @@ def read_table_mapping(
     renames = section.sub("columns")
     for source, targets in renames.table(document.get("columns", {}), "columns").items():
         given = [targets] if isinstance(targets, str) else targets if isinstance(targets, list) else [targets]
+        if not given:
+            renames.complain(f"{source!r} = []: name the column (or columns) of the import format it becomes")
         checked = [check_target(target, renames, repr(source)) for target in given]
         if given and all(checked):
             columns[nfc(source.strip())] = tuple(checked)

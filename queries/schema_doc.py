@@ -58,7 +58,9 @@ into). Every file is checked against the rules listed under its table before any
 written; on any problem the import stops with a report naming file, row, column and value.
 Dates later than today, NUL bytes, short rows and an import that would empty or more than
 halve a loaded table (unless `--force`) are refused too: see docs/data.md, "Importing: what
-else is refused".
+else is refused". An extract in another layout (its own file and column names, encoding,
+date and number formats, words for the codes) is imported through a mapping file instead of
+being rewritten: see docs/import.md.
 """
 
 

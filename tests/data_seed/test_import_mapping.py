@@ -302,12 +302,14 @@ def test_one_column_feeds_the_code_and_keeps_the_operators_wording(tmp_path):
 
 
 def test_values_mapped_to_unknown_or_by_default_are_counted_in_the_notes(tmp_path):
-    rows = (*CUSTOMER_ROWS, ("6", "KH-0006", "Vũ Thị Lan", "N", "1990", "01", "Miền núi", "01/02/2020", "Có",
+    rows = (*CUSTOMER_ROWS, ("6", "KH-0006", "Vũ Thị Lan", "N", "1990", "01", "Chưa rõ", "01/02/2020", "Có",
                              "Có", "Có", "Đang hoạt động", ""))  # fmt: skip
-    mapping = write_extract(tmp_path, customers=rows)
+    # A word mapped to unknown on purpose is counted with those that fell to the default.
+    explicit = MAPPING.replace('"Nông thôn" = "rural"', '"Nông thôn" = "rural", "Chưa rõ" = "unknown"')
+    mapping = write_extract(tmp_path, customers=rows, mapping=explicit)
     validated = validate(tmp_path, mapping)
     notes = validated.notes
-    assert "customers.area_type: 4 values mapped to unknown ('Miền núi' ×3, 'Hải đảo' ×1)" in notes
+    assert "customers.area_type: 4 values mapped to unknown ('Miền núi' ×2, 'Chưa rõ' ×1, 'Hải đảo' ×1)" in notes
     assert "churn_events.ported_to: 1 value mapped to unknown ('Đối thủ khác' ×1)" in notes
     assert "churn_events.reason: 1 value not in the value map, mapped to other (its default) ('Lý do cá nhân' ×1)" in (
         notes
@@ -501,6 +503,12 @@ GOOD_TABLE = '[tables.customers]\nfile = "KH.csv"\n'
             "[tables.customers.constants] segment is a constant and also a renamed column: keep one",
         ),
         ('[tables.customers]\nfile = "data/KH.csv"\n', "file 'data/KH.csv' must be a file name pattern inside DIR"),
+        (GOOD_TABLE + "[tables.customers.columns]\nA = []\n", "[tables.customers.columns] 'A' = []: name the column"),
+        (
+            GOOD_TABLE + "[tables.customers.values.gender]\nmap = { Nam = 2026-01-01 }\n",
+            "[tables.customers.values.gender] map 'Nam' = date: the value must be text, a number or true/false",
+        ),
+        (GOOD_TABLE + "[tables.customers.values.gender]\n", "a value map needs map = "),
     ],
 )
 def test_mapping_mistakes_are_named_with_their_section(tmp_path, text, expected):
