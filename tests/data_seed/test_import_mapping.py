@@ -615,6 +615,16 @@ def test_a_misshapen_row_in_a_mapped_extract_names_its_separator(tmp_path):
     assert "KH_2026_10.csv, row 5, value '" in report and "too few fields (3 of 13)" in report
 
 
+def test_a_short_row_alone_in_a_decoded_extract_is_one_line(tmp_path):
+    # Polars reads a short row (it fills nulls), so pyarrow re-reads the decoded UTF-16 text.
+    mapping = write_extract(tmp_path, "utf-16 LE with BOM", "utf-16", "\t")
+    lines = (tmp_path / "KH_2026_10.csv").read_bytes().decode("utf-16").split("\r\n")
+    lines[3] = "\t".join(lines[3].split("\t")[:3])
+    (tmp_path / "KH_2026_10.csv").write_bytes(codecs.BOM_UTF16_LE + "\r\n".join(lines).encode("utf-16-le"))
+    report = validate(tmp_path, mapping).problems.render()
+    assert report == f"KH_2026_10.csv, row 4, value {lines[3]!r}: too few fields (3 of 13)"
+
+
 # --- bytes that are not text: row, column and byte ------------------------------------------------
 
 
