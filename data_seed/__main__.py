@@ -2,8 +2,8 @@
 
     python -m data_seed generate --customers 200000 [--months 36] [--seed 7] [--url URL] [--end-month 2026-10]
                                  [--export DIR]
-    python -m data_seed import DIR [--url URL] [--force]           (a whole extract: replaces the warehouse)
-    python -m data_seed import DIR --month YYYY-MM [--reload] [--url URL]   (one month's extract)
+    python -m data_seed import DIR [--url URL] [--force] [--mapping FILE]   (a whole extract: replaces the warehouse)
+    python -m data_seed import DIR --month YYYY-MM [--reload] [--mapping FILE] [--url URL]   (one month)
     python -m data_seed export DIR [--url URL]                     (the warehouse as monthly extracts)
     python -m data_seed refresh [--url URL] [--full | --since YYYY-MM]
 
@@ -75,6 +75,12 @@ def parser() -> argparse.ArgumentParser:
         help="load even if a table would lose more than half of the rows it has now (e.g. a deliberately smaller "
         "extract, or emptying the warehouse)",
     )
+    load.add_argument(
+        "--mapping",
+        type=Path,
+        help="TOML file saying how the extract differs from the import format: file names, encoding, column names, "
+        "value words, date and number formats (docs/import.md)",
+    )
     export = commands.add_parser("export", help="write the warehouse as one folder of import files per month")
     export.add_argument("directory", type=Path, help="directory to write the month folders (YYYY-MM) into")
     export.add_argument("--url", help="warehouse URL (default: WAREHOUSE_URL, secrets, var/warehouse.duckdb)")
@@ -119,11 +125,19 @@ def run_generate(arguments: argparse.Namespace) -> int:
 
 def run_import(arguments: argparse.Namespace) -> int:
     if arguments.month:
-        return load_month(arguments.directory, resolve_url(arguments.url), arguments.month, reload=arguments.reload)
+        return load_month(
+            arguments.directory,
+            resolve_url(arguments.url),
+            arguments.month,
+            reload=arguments.reload,
+            mapping=arguments.mapping,
+        )
     if arguments.reload:
         print("--reload goes with --month", file=sys.stderr)
         return 2
-    return import_directory(arguments.directory, resolve_url(arguments.url), force=arguments.force)
+    return import_directory(
+        arguments.directory, resolve_url(arguments.url), force=arguments.force, mapping=arguments.mapping
+    )
 
 
 def run_export(arguments: argparse.Namespace) -> int:

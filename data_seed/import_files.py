@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -19,10 +20,12 @@ import pyarrow as pa
 import pyarrow.csv as arrow_csv
 from sqlalchemy import Table
 
+from data_seed.customer_keys import file_table
 from data_seed.load import polars_type
+from data_seed.text_encoding import MARKED, bad_bytes, byte_order_mark, decode_marking, has_bad_bytes, readable
 from queries import tables as t
 from queries.contracts import CHECKS, ROW, AcceptedValues, Relationship
-from queries.import_report import Problem, ProblemLog, csv_lines
+from queries.import_report import Problem, ProblemLog, csv_lines, show
 
 # Written from reference data or by the loader itself, never imported from files.
 NOT_IMPORTED = ("provinces", "legacy_provinces", "warehouse_meta", "load_log")
@@ -119,51 +122,124 @@ def is_csv(path: Path) -> bool:
     return path.suffix.lower() == ".csv"
 
 
+@dataclass(frozen=True)
+class CsvText:
+    """A CSV as the readers below take it: the name reports use, the content (the file itself,
+    or an extract already decoded and re-encoded as UTF-8 by a mapping) and the field separator."""
+
+    name: str
+    content: Path | bytes
+    separator: str = ","
+
+    def source(self):
+        """What Polars and pyarrow read: the path, or the bytes as a file."""
+        return self.content if isinstance(self.content, Path) else io.BytesIO(self.content)
+
+
 def read_raw(path: Path) -> pl.DataFrame:
     """The file as it is, with ROW; in a CSV every field is text."""
     if not is_csv(path):
         return pl.read_parquet(path).with_row_index(ROW, offset=1)
-    raw = pl.read_csv(path, infer_schema=False, encoding="utf8", raise_if_empty=False)
-    return raw.with_columns(csv_lines(raw, count_newlines(path)))
+    return read_csv_text(CsvText(path.name, path))
 
 
-def count_newlines(path: Path) -> int:
-    with path.open("rb") as handle:
+def read_csv_text(text: CsvText) -> pl.DataFrame:
+    raw = pl.read_csv(
+        text.source(), infer_schema=False, encoding="utf8", raise_if_empty=False, separator=text.separator
+    )
+    return raw.with_columns(csv_lines(raw, count_newlines(text.content)))
+
+
+def count_newlines(content: Path | bytes) -> int:
+    if isinstance(content, bytes):
+        return content.count(b"\n")
+    with content.open("rb") as handle:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 24), b""))
 
 
-def csv_layout_problems(path: Path, problems: ProblemLog) -> bool:
-    """Only when Polars refuses a CSV: find the lines to fix (not UTF-8, wrong number of fields).
+NOT_UTF8 = "not UTF-8 text: save the file as 'CSV UTF-8'"
+UTF16_IN_PLAIN_IMPORT = (
+    "UTF-16 text (Excel's 'Unicode text'): save it as 'CSV UTF-8', "
+    'or import it with a mapping file that says encoding = "utf-16" (docs/import.md)'
+)
 
-    This walks the file in Python, which is fine on this error path only."""
+
+def csv_layout_problems(path: Path, problems: ProblemLog) -> bool:
+    """Only when Polars refuses a CSV: find the lines to fix (not UTF-8, wrong number of fields)."""
     data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        message = "not UTF-8 text: save the file as 'CSV UTF-8'"
-        problems.add(Problem(path.name, line, None, f"byte 0x{data[error.start]:02x}", message))
+    if byte_order_mark(data) == "utf-16":
+        problems.add(Problem(path.name, None, None, None, UTF16_IN_PLAIN_IMPORT))
         return True
-    reader = csv.reader(io.StringIO(text, newline=""))
+    return record_problems(decode_marking(data, "utf-8"), path.name, ",", problems, NOT_UTF8)
+
+
+def record_problems(text: str, file: str, separator: str, problems: ProblemLog, not_text: str) -> bool:
+    """Bytes that are not text (marked by data_seed.text_encoding), each with its row and column,
+    and records with the wrong number of fields, in a decoded CSV. True when any was found.
+
+    This walks the file in Python, which is fine on error paths only."""
+    marked_lines = lines_with_bad_bytes(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
     header = next(reader, [])
+    undecodable: list[tuple[int, str | None, str]] = []
+    if marked_lines & set(range(1, reader.line_num + 1)):
+        undecodable.extend((1, None, field) for field in header if has_bad_bytes(field))  # the header line
     found = False
     start = reader.line_num + 1
     for fields in reader:
+        if marked_lines and marked_lines.intersection(range(start, reader.line_num + 1)):
+            for index, field in enumerate(fields):
+                if has_bad_bytes(field):
+                    undecodable.append((start, header[index] if index < len(header) else None, field))
         if len(fields) != len(header):
-            message = field_count_message(len(fields), len(header)) if fields else EMPTY_ROW
-            problems.add(Problem(path.name, start, None, ",".join(fields) if fields else None, message))
+            message = field_count_message(len(fields), len(header), separator) if fields else EMPTY_ROW
+            problems.add(Problem(file, start, None, separator.join(fields) if fields else None, message))
             found = True
         start = reader.line_num + 1
-    return found
+    report_bad_bytes(undecodable, file, problems, not_text)
+    return found or bool(undecodable)
 
 
-def field_count_message(fields: int, expected: int) -> str:
+def lines_with_bad_bytes(text: str) -> set[int]:
+    """Lines holding a bad byte, found at C speed, so that only their records' fields are searched."""
+    lines, line, position = set(), 1, 0
+    for found in MARKED.finditer(text):
+        line += text.count("\n", position, found.start())
+        position = found.start()
+        lines.add(line)
+    return lines
+
+
+def report_bad_bytes(cells: list[tuple[int, str | None, str]], file: str, problems: ProblemLog, not_text: str) -> None:
+    """One problem per (row, column, field) holding bad bytes: the bytes as the value, the field
+    as an editor shows it in the message, so the operator can find it. ``not_text`` is
+    "what is wrong: what to do"."""
+    if not cells:
+        return
+    wrong, _, advice = not_text.partition(": ")
+    frame = pl.DataFrame(cells, schema={ROW: pl.Int64, "column": pl.String, "field": pl.String}, orient="row")
+    for (column,), rows in frame.group_by("column", maintain_order=True):
+        problems.add_rows(
+            file,
+            rows,
+            column,
+            lambda row: f"{wrong} (the field reads {show(readable(row['field']))}): {advice}",
+            lambda row: bad_bytes(row["field"]),
+            rule=f"{column or 'header'}: {wrong}",
+        )
+
+
+SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
+
+
+def field_count_message(fields: int, expected: int, separator: str = ",") -> str:
     if fields < expected:
         return f"too few fields ({fields} of {expected})"
-    return f"too many fields ({fields} of {expected}): a comma in an unquoted value?"
+    name = SEPARATOR_NAMES.get(separator, repr(separator))
+    return f"too many fields ({fields} of {expected}): a {name} in an unquoted value?"
 
 
-def short_records(path: Path, width: int) -> pl.DataFrame:
+def short_records(text: CsvText, width: int) -> pl.DataFrame:
     """Index (0 = first data record), field count and text of every record without ``width`` fields.
 
     Polars fills the missing fields of a short record with nulls, indistinguishable from empty
@@ -177,11 +253,11 @@ def short_records(path: Path, width: int) -> pl.DataFrame:
 
     names = [f"c{index}" for index in range(width)]
     reader = arrow_csv.open_csv(
-        path,
+        text.source(),
         # One thread: only then does pyarrow know each record's number.
         read_options=arrow_csv.ReadOptions(use_threads=False, skip_rows=1, column_names=names, block_size=ARROW_BLOCK),
         parse_options=arrow_csv.ParseOptions(
-            newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=note
+            delimiter=text.separator, newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=note
         ),
         convert_options=arrow_csv.ConvertOptions(include_columns=names[:1], column_types={names[0]: pa.string()}),
     )
@@ -190,7 +266,7 @@ def short_records(path: Path, width: int) -> pl.DataFrame:
     return pl.DataFrame(found, schema={"index": pl.UInt32, FIELDS: pl.Int64, LINE_TEXT: pl.String}, orient="row")
 
 
-def drop_misshapen_rows(raw: pl.DataFrame, path: Path, problems: ProblemLog) -> pl.DataFrame:
+def drop_misshapen_rows(raw: pl.DataFrame, text: CsvText, problems: ProblemLog) -> pl.DataFrame:
     """Report each CSV record with the wrong number of fields, or none filled, as ONE problem
     (not one per empty column) and return the frame without them."""
     data = [name for name in raw.columns if name != ROW]
@@ -200,32 +276,38 @@ def drop_misshapen_rows(raw: pl.DataFrame, path: Path, problems: ProblemLog) -> 
     # every row has none and is not parsed twice.
     if raw.height and raw.get_column(data[-1]).null_count():
         try:
-            misshapen = short_records(path, len(data))
+            misshapen = short_records(text, len(data))
         except Exception as error:  # pyarrow refuses what Polars accepted: say so, do not guess
-            problems.add(Problem(path.name, None, None, None, f"cannot be read: {first_line(error)}"))
+            problems.add(Problem(text.name, None, None, None, f"cannot be read: {first_line(error)}"))
             return raw
     if misshapen.height:
         rows = indexed.join(misshapen, on="index").select(ROW, FIELDS, LINE_TEXT)
         problems.add_rows(
-            path.name,
+            text.name,
             rows,
             None,
-            lambda row: field_count_message(row[FIELDS], len(data)),
+            lambda row: field_count_message(row[FIELDS], len(data), text.separator),
             lambda row: row[LINE_TEXT],
             rule="wrong number of fields",
         )
     kept = indexed.filter(~pl.col("index").is_in(misshapen.get_column("index").implode()))
     # A blank line (or one of only commas) has the right shape for pyarrow but nothing in it.
     empty = pl.all_horizontal(pl.col(name).is_null() for name in data)
-    problems.add_rows(path.name, kept.filter(empty), None, lambda _row: EMPTY_ROW, rule="empty row")
+    problems.add_rows(text.name, kept.filter(empty), None, lambda _row: EMPTY_ROW, rule="empty row")
     return kept.filter(~empty).drop("index")
+
+
+def import_column_names(table: Table) -> tuple[str, ...]:
+    """The columns a file of ``table`` may have in the import format (the mapping's targets too):
+    customers are named by the operator's key (data_seed/customer_keys.py)."""
+    return tuple(column.name for column in file_table(table).columns)
 
 
 def check_columns(table: Table, frame: pl.DataFrame, file: str, problems: ProblemLog) -> bool:
     if frame.width == 0 or frame.columns == [ROW]:
         problems.add(Problem(file, None, None, None, "empty file: a header row with the column names is needed"))
         return False
-    expected = {column.name for column in table.columns}
+    expected = set(import_column_names(table))
     ok = True
     for name in frame.columns:
         if name == ROW or name in expected:
@@ -304,14 +386,21 @@ def read_table(table: Table, path: Path, problems: ProblemLog, warnings: Problem
     if not check_columns(table, raw, path.name, problems):
         return None
     if is_csv(path):
-        raw = drop_misshapen_rows(raw, path, problems)
-    report_nul_bytes(raw, path.name, problems)
+        raw = drop_misshapen_rows(raw, CsvText(path.name, path), problems)
+    return type_table(table, raw, path.name, problems, warnings)
+
+
+def type_table(
+    table: Table, raw: pl.DataFrame, file: str, problems: ProblemLog, warnings: ProblemLog
+) -> pl.DataFrame | None:
+    """A frame whose columns are checked (check_columns) into the table's types, with ROW."""
+    report_nul_bytes(raw, file, problems)
     columns, filled, given = [pl.col(ROW)], [], []
     for column in table.columns:
         dtype = polars_type(column)
         if column.name not in raw.columns:
             columns.append(pl.lit(None, dtype=dtype).alias(column.name))
-            warnings.warn(path.name, "optional column not given: it will be empty", column=column.name)
+            warnings.warn(file, "optional column not given: it will be empty", column=column.name)
             continue
         source_dtype = raw.schema[column.name]
         source = pl.col(column.name)
@@ -324,7 +413,7 @@ def read_table(table: Table, path: Path, problems: ProblemLog, warnings: Problem
         typed = raw.select(columns)
         was_filled = raw.select(filled)  # cheap: no parsing, so each value is parsed only once
     except Exception as error:  # a typed column Polars cannot cast at all (e.g. a list column)
-        problems.add(Problem(path.name, None, None, None, f"cannot be read: {first_line(error)}"))
+        problems.add(Problem(file, None, None, None, f"cannot be read: {first_line(error)}"))
         return None
     for name, dtype in given:
         failed = was_filled.get_column(name) & typed.get_column(name).is_null()
@@ -334,5 +423,5 @@ def read_table(table: Table, path: Path, problems: ProblemLog, warnings: Problem
             continue
         message = f"cannot be read as {expected_form(dtype)}"
         bad = raw.filter(failed)
-        problems.add_rows(path.name, bad, name, lambda _row, message=message: message, rule=f"{name}: {message}")
+        problems.add_rows(file, bad, name, lambda _row, message=message: message, rule=f"{name}: {message}")
     return typed

@@ -39,13 +39,14 @@ from sqlalchemy.sql.util import find_tables
 
 from data_seed.customer_keys import ID, KEY, as_in_file, assign_ids, file_table, names_customers, to_ids
 from data_seed.generate_calendar import VIETNAM
-from data_seed.import_files import IMPORTED_TABLES, LISTED_TABLES, REQUIRED_FILES, empty_frame, find_files, read_table
+from data_seed.import_files import IMPORTED_TABLES, LISTED_TABLES, REQUIRED_FILES, empty_frame
 from data_seed.import_warnings import (
     empty_table_warnings,
     fewer_rows_than_previous_month,
     unknown_value_warnings,
 )
 from data_seed.load import atomic_load, polars_type
+from data_seed.mapped_files import find_sources
 from queries import reference
 from queries.contracts import CHECKS, ROW, Check, HasPartner, NotNull, Relationship, Unique, checks_for_data_year
 from queries.engine import duckdb_path, is_duckdb, make_engine
@@ -275,6 +276,7 @@ def validate_directory(
     *,
     known: pl.DataFrame | None = None,
     monthly: bool = False,
+    mapping: Path | None = None,
 ) -> Validated:
     """Read and check every file; ``today`` (default: today in Vietnam) bounds the dates.
 
@@ -283,14 +285,19 @@ def validate_directory(
     fewer than half of them now. ``known``: the (customer_key, customer_id) pairs the
     warehouse holds (a monthly load's files may name customers loaded before); ``monthly``:
     the files are one month's extract (data_seed/monthly.py), so no file is required and
-    references to customers, staff and campaigns may point into the warehouse."""
+    references to customers, staff and campaigns may point into the warehouse. ``mapping``: a
+    mapping file (data_seed/mapping_file.py) saying how the extract differs from the import
+    format; it is checked first, and nothing is read when it is wrong."""
     today = today or vietnam_today()
     result = Validated()
     problems = result.problems
     if not directory.is_dir():
         problems.add(Problem(str(directory), None, None, None, "not a directory"))
         return result
-    paths = find_files(directory, problems, required=() if monthly else REQUIRED_FILES)
+    sources = find_sources(directory, mapping, problems, required=() if monthly else REQUIRED_FILES)
+    if sources is None:
+        return result
+    paths = sources.paths
     result.paths = paths
     files = {table.name: f"{table.name}.csv" for table in IMPORTED_TABLES}
     for table in LISTED_TABLES:
@@ -300,7 +307,7 @@ def validate_directory(
             continue
         files[table.name] = path.name
         result.given.add(table.name)
-        frame = read_table(file_table(table), path, problems, result.warnings)
+        frame = sources.read(file_table(table), path, problems, result.warnings, result.notes)
         if frame is not None:
             result.frames[table.name] = frame
     if problems:
@@ -453,12 +460,13 @@ def refuse_shrinking(validated: Validated, url: str) -> bool:
     return True
 
 
-def import_directory(directory: Path, url: str, force: bool = False) -> int:
+def import_directory(directory: Path, url: str, force: bool = False, mapping: Path | None = None) -> int:
     """Validate every file in ``directory``, then replace the warehouse at ``url``. Exit code.
 
-    ``force`` skips the comparison with the rows in the warehouse now (KEEP_AT_LEAST)."""
+    ``force`` skips the comparison with the rows in the warehouse now (KEEP_AT_LEAST);
+    ``mapping`` is the mapping file of an extract not in the import format (docs/import.md)."""
     directory = Path(directory)
-    validated = validate_directory(directory)
+    validated = validate_directory(directory, mapping=mapping)
     if validated.problems:
         problems = validated.problems
         print(f"Import refused: {problems.total:,} problem(s) in {directory}; nothing was written.", file=sys.stderr)

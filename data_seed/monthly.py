@@ -412,7 +412,13 @@ def warehouse_exists(url: str) -> bool:
 
 
 def load_month(
-    directory: Path, url: str, month: date, *, reload: bool = False, log: Callable[[str], None] = print
+    directory: Path,
+    url: str,
+    month: date,
+    *,
+    reload: bool = False,
+    mapping: Path | None = None,
+    log: Callable[[str], None] = print,
 ) -> int:
     """Load one month's extract from ``directory`` into the warehouse at ``url``. Exit code."""
     url = normalise_url(url)
@@ -432,7 +438,7 @@ def load_month(
         if refusal:
             raise MonthRefused(refusal)
         previous = state.previous_rows if state.through is not None and month > state.through else {}
-        validated = validate_directory(Path(directory), None, previous, known=state.keys, monthly=True)
+        validated = validate_directory(Path(directory), None, previous, known=state.keys, monthly=True, mapping=mapping)
         if not validated.problems:
             report_later_rows(validated, month)
         if validated.problems:

@@ -56,12 +56,12 @@ class Problem:
     def sort_key(self) -> tuple:
         return (self.file, -1 if self.row is None else self.row, self.column or "")
 
-    def line(self) -> str:
+    def line(self, column_label: str | None = None) -> str:
         where = [self.file]
         if self.row is not None:
             where.append(f"row {self.row}")
         if self.column:
-            where.append(f"column {self.column}")
+            where.append(f"column {column_label or self.column}")
         text = ", ".join(where)
         # A row-wide problem with nothing to show (an empty line) has no value to quote.
         if self.row is not None and (self.column or self.value is not None):
@@ -88,6 +88,9 @@ class ProblemLog:
     # How many rows each rule rejected, per file: the overview when one rule fails thousands of times.
     by_rule: Counter = field(default_factory=Counter)
     severity: str = ERROR
+    # How a column is named in the report, per (file, column), when the file calls it something
+    # else: a mapped extract's "NgayHoaMang → activated_on" (data_seed/mapped_files.py).
+    column_labels: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return self.total > 0
@@ -140,7 +143,9 @@ class ProblemLog:
                 lines.append(f"First {len(self.sample)} {'problem(s)' if error else 'warning(s)'}:")
             else:
                 lines.append("Problems:" if error else "Warnings:")
-        lines.extend(problem.line() for problem in self.sample)
+        lines.extend(
+            problem.line(self.column_labels.get((problem.file, problem.column or ""))) for problem in self.sample
+        )
         if self.total > len(self.sample):
             lines.append(f"… and {self.total - len(self.sample):,} more")
         return "\n".join(lines)

@@ -34,6 +34,7 @@ TABLE_SUMMARIES: dict[str, str] = {
     "care_contacts_monthly": "One row per month, province and care channel with contact volumes.",
     "kpi_targets": "One row per measure, month and province (or '00' for the country) with the target.",
     "warehouse_meta": "Key/value facts about the load (data_through, source, …). Written by the loader.",
+    "load_log": "One row per load, import or generate run, refused and failed ones included. Written by the loader.",
 }
 
 HEADER = """# Warehouse schema
@@ -59,7 +60,9 @@ into). Every file is checked against the rules listed under its table before any
 written; on any problem the import stops with a report naming file, row, column and value.
 Dates later than today, NUL bytes, short rows and an import that would empty or more than
 halve a loaded table (unless `--force`) are refused too: see docs/data.md, "Importing: what
-else is refused"; and what is loaded with a warning: "Importing: warnings".
+else is refused"; and what is loaded with a warning: "Importing: warnings". An extract in
+another layout (its own file and column names, encoding, date and number formats, words for
+the codes) is imported through a mapping file instead of being rewritten: see docs/import.md.
 """
 
 

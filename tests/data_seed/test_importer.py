@@ -284,7 +284,13 @@ def test_malformed_csv_lines_are_named(work_dir, occupied, capsys):
     report = refused(work_dir, occupied, capsys)
     extra = lines[3].rstrip("\n")
     assert f"staff.csv, row 4, value '{extra}': too many fields (5 of 4): a comma in an unquoted value?" in report
-    assert "surveys.csv, row 3, value 'byte 0xe9': not UTF-8 text: save the file as 'CSV UTF-8'" in report
+    # The byte is named with its row and column, and the field as an editor shows it.
+    last = surveys[0].decode().split(",")[-1]
+    field = surveys[2].split(b",")[-1][:-1].decode() + "\ufffd"
+    assert (
+        f"surveys.csv, row 3, column {last}, value 'byte 0xe9': not UTF-8 text (the field reads '{field}'): "
+        "save the file as 'CSV UTF-8'"
+    ) in report
 
 
 def test_empty_file_and_repeated_header_are_refused(work_dir, occupied, capsys):
