@@ -60,6 +60,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "area_remote": ("Vùng sâu vùng xa", "Remote"),
     # The extract did not record it (queries/tables.py UNKNOWN; docs/schema.md, "Unknowns and credits").
     "area_unknown": ("Không rõ", "Unknown"),
+    "area_unknown_caption": ("Khu vực không rõ", "Area unknown"),
     "age_suffix": ("tuổi", "years"),
     # Notices and errors
     "notice_ignored_params": (

@@ -213,6 +213,9 @@ def test_the_sidebar_offers_and_selects_the_unknown_area(warehouse, lang):
     assert ("Không rõ" if lang == "vi" else "Unknown") in chosen.options
     active = metrics_of(app)["Khách hàng đang hoạt động" if lang == "vi" else "Active customers"]
     assert active == card_value(warehouse["active_unknown_area"], "count", lang)
+    # The filter line names the choice so that it reads alone under a chart.
+    named = "Toàn quốc · Khu vực không rõ · " if lang == "vi" else "Whole country · Area unknown · "
+    assert any(caption.value.startswith(named) for caption in app.main.caption)
 
     nobody = open_page(CUSTOMERS, {"lang": lang, "area": "unknown", "province": KNOWN_AREA_PROVINCE})
     assert not nobody.metric
