@@ -221,3 +221,18 @@ def test_the_sidebar_offers_and_selects_the_unknown_area(warehouse, lang):
     assert not nobody.metric
     assert len(nobody.info) == 1
     assert nobody.info[0].value.startswith("Không có dữ liệu" if lang == "vi" else "No data")
+
+
+@pytest.mark.parametrize("page", ["overview", "complaints", "debt", "review"])
+def test_the_other_pages_draw_the_unknowns_cleanly(warehouse, page):
+    """No traceback, no empty text cell (the grid would print "None"), no "None" and no bare
+    code 'unknown' in any table the page shows (the debt lists hold NULL names and phones)."""
+    app = open_page(f"../pages/{page}/{page}.py", {"lang": "vi"})
+    assert_clean(app)
+    for table in app.dataframe:
+        text = table.value.select_dtypes(include=["object", "str"])
+        assert not text.isna().any().any(), text.columns[text.isna().any()].tolist()
+        cells = {cell for cell in text.to_numpy().ravel().tolist() if isinstance(cell, str)}
+        assert "None" not in cells and "unknown" not in cells
+    if page == "complaints":
+        assert "Không rõ" in table_with(app, "Khu vực")["Khu vực"].tolist()
