@@ -92,8 +92,8 @@ what it does not know as such, never as a guess, and every page counts and shows
   months, provinces and segments stay sums; the marts add it up like any count). Hence:
   revenue and ARPU may be negative; a group with negative revenue has a negative revenue
   share and the shares still add up to 100 %, while a share of a total of zero or below is
-  not given; the top 1 % by revenue is ranked on net revenue; a change against a
-  comparison value that is not positive is shown as an amount, not a percentage.
+  not given; the top 1 % by revenue is ranked on net revenue; a change from zero, or from
+  or to a negative value, is shown as an amount, not a percentage.
 """
 
 
