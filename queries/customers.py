@@ -384,7 +384,7 @@ def key_accounts_trend_select(filters: Filters, scope: Scope, months: int = 12) 
 
 
 def area_view_select(filters: Filters, scope: Scope, names: Sequence[str] = AREA_MEASURES) -> Select:
-    """Each measure by area type (urban, rural, remote): rows (measure, area_type, value)."""
+    """Each measure by area type (urban, rural, remote, unknown): rows (measure, area_type, value)."""
     parts = []
     for name in names:
         values_ = measure_select(name, filters, scope, by=("area_type",)).subquery()

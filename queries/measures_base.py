@@ -338,13 +338,19 @@ def summarise(
     )
 
 
-def share_of_total(by: Sequence[str]) -> Callable[[Columns], ColumnElement]:
+def share_of_total(by: Sequence[str], *, positive_whole: bool = False) -> Callable[[Columns], ColumnElement]:
     """value = the group's numerator ÷ the sum over every group of the same month (or of the
-    whole result): a share within the filtered set, 1.0 when nothing is broken down."""
+    whole result): a share within the filtered set, 1.0 when nothing is broken down.
+
+    positive_whole: the numerator may be negative (net revenue after credits and refunds), so
+    the whole may be zero or below; a share of that says nothing, so it is NULL. A negative
+    group within a positive whole keeps its negative share: the shares still add up to 1."""
 
     def value(columns: Columns) -> ColumnElement:
         window = func.sum(columns["numerator"])
         whole = window.over(partition_by=columns["month"]) if "month" in by else window.over()
+        if positive_whole:
+            whole = case((whole > 0, whole))  # no else: NULL
         return ratio(columns["numerator"], whole)
 
     return value

@@ -76,7 +76,8 @@ def churn_event_facts(
 @answered_from_mart(customer_month_mart.port_facts)
 def port_facts(filters: Filters, scope: Scope, by: Sequence[str]) -> Subquery:
     """Port-ins (activated in the period with a donor operator) and port-outs (churned in the
-    period to a competitor), side by side: port_in / port_out are 0 or 1."""
+    period to a competitor), side by side: port_in / port_out are 0 or 1. A donor or
+    destination the extract does not name ('unknown') is still a port: only NULL is not."""
     start, stop = period_bounds(filters)
     ins = (
         select(
@@ -123,7 +124,8 @@ def _port_builder(which: str):
 
 @answered_from_mart(customer_month_mart.port_outs_by_competitor_select)
 def port_outs_by_competitor_select(filters: Filters, scope: Scope, by: Sequence[str] = ()):
-    """Numbers ported out in the period to each competitor: [*by, competitor, value]."""
+    """Numbers ported out in the period to each destination: [*by, competitor, value];
+    competitor is one of queries.tables.PORT_DESTINATIONS ('unknown' included)."""
     by = validate_by(by)
     start, stop = period_bounds(filters)
     facts = (
@@ -226,8 +228,10 @@ CHURN_MEASURES: tuple[Measure, ...] = (
         name="port_outs",
         label_vi="Chuyển mạng đi (MNP)",
         label_en="Port-outs (MNP)",
-        description_vi="Số thuê bao rời mạng trong kỳ bằng cách chuyển mạng giữ số sang nhà mạng khác.",
-        description_en="Customers who left in the period by porting their number to a competitor.",
+        description_vi="Số thuê bao rời mạng trong kỳ bằng cách chuyển mạng giữ số sang nhà mạng khác, kể cả khi "
+        "không rõ nhà mạng nào.",
+        description_en="Customers who left in the period by porting their number to a competitor, including those "
+        "whose destination is unknown.",
         unit="count",
         direction=-1,
         kind="flow",
@@ -239,8 +243,10 @@ CHURN_MEASURES: tuple[Measure, ...] = (
         name="port_ins",
         label_vi="Chuyển mạng đến (MNP)",
         label_en="Port-ins (MNP)",
-        description_vi="Số khách hàng kích hoạt trong kỳ bằng cách chuyển mạng giữ số từ nhà mạng khác.",
-        description_en="Customers activated in the period by porting their number in from a competitor.",
+        description_vi="Số khách hàng kích hoạt trong kỳ bằng cách chuyển mạng giữ số từ nhà mạng khác, kể cả khi "
+        "không rõ nhà mạng nào.",
+        description_en="Customers activated in the period by porting their number in from a competitor, including "
+        "those whose donor is unknown.",
         unit="count",
         direction=1,
         kind="flow",

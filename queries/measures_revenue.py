@@ -3,6 +3,10 @@
 revenue_monthly holds exactly one row per month a customer was active (the generator's
 and the importer's contract), so the number of rows is the number of customer-months:
 ARPU = revenue ÷ customer-months = revenue ÷ average active customers ÷ months.
+
+revenue_vnd is net of credits and refunds, so a row, a group and even a whole view may be
+negative (docs/schema.md, "Unknowns and credits"). Sums and ARPU stay plain sums and
+means; the revenue share is NULL when the whole it divides by is not positive.
 """
 
 from collections.abc import Sequence
@@ -74,7 +78,7 @@ def _revenue_share(filters: Filters, scope: Scope, by):
         facts,
         by,
         {"numerator": lambda f: func.coalesce(func.sum(f.revenue_vnd), 0)},
-        share_of_total(by),
+        share_of_total(by, positive_whole=True),
         months=period_months(filters),
     )
 
@@ -84,8 +88,10 @@ REVENUE_MEASURES: tuple[Measure, ...] = (
         name="revenue",
         label_vi="Doanh thu",
         label_en="Revenue",
-        description_vi="Tổng doanh thu dịch vụ trong kỳ (đồng).",
-        description_en="Service revenue earned in the period (VND).",
+        description_vi="Tổng doanh thu dịch vụ thuần trong kỳ (đồng): cước phát sinh trừ các khoản giảm trừ và "
+        "hoàn tiền, nên có thể âm.",
+        description_en="Net service revenue earned in the period (VND): charges less credits and refunds, so it "
+        "can be negative.",
         unit="vnd",
         direction=1,
         kind="flow",
@@ -97,10 +103,12 @@ REVENUE_MEASURES: tuple[Measure, ...] = (
         name="arpu",
         label_vi="ARPU (doanh thu bình quân mỗi khách hàng/tháng)",
         label_en="ARPU (average revenue per customer per month)",
-        description_vi="Doanh thu trong kỳ ÷ số khách hàng hoạt động bình quân ÷ số tháng, tức doanh thu ÷ "
-        "số khách hàng-tháng (mỗi tháng khách hàng có hoạt động là một khách hàng-tháng).",
-        description_en="Revenue in the period ÷ average active customers ÷ months, i.e. revenue ÷ "
-        "customer-months (each month a customer was active counts once).",
+        description_vi="Doanh thu thuần trong kỳ ÷ số khách hàng hoạt động bình quân ÷ số tháng, tức doanh thu "
+        "thuần ÷ số khách hàng-tháng (mỗi tháng khách hàng có hoạt động là một khách hàng-tháng). Doanh thu thuần "
+        "đã trừ giảm trừ và hoàn tiền.",
+        description_en="Net revenue in the period ÷ average active customers ÷ months, i.e. net revenue ÷ "
+        "customer-months (each month a customer was active counts once). Net revenue is after credits and "
+        "refunds.",
         unit="vnd",
         direction=1,
         kind="flow",
@@ -113,8 +121,11 @@ REVENUE_MEASURES: tuple[Measure, ...] = (
         name="revenue_share",
         label_vi="Tỷ trọng doanh thu",
         label_en="Revenue share",
-        description_vi="Doanh thu trong kỳ của nhóm ÷ tổng doanh thu của mọi nhóm trong bộ lọc.",
-        description_en="Revenue of the group in the period ÷ revenue of all groups in the filter.",
+        description_vi="Doanh thu thuần trong kỳ của nhóm ÷ tổng doanh thu thuần của mọi nhóm trong bộ lọc (sau "
+        "giảm trừ và hoàn tiền; một nhóm có doanh thu âm có tỷ trọng âm; không tính khi tổng không dương).",
+        description_en="Net revenue of the group in the period ÷ net revenue of all groups in the filter (after "
+        "credits and refunds; a group with negative revenue has a negative share; none when the total is not "
+        "positive).",
         unit="percent",
         direction=0,
         kind="flow",

@@ -266,7 +266,8 @@ def complaint_mix_select(filters: Filters, scope: Scope, by: Sequence[str] = ("p
 def churn_mix_select(filters: Filters, scope: Scope, dimension: str, by: Sequence[str] = ("province_code",)) -> Select:
     """Rows (*by, member, value): customers who left in the period, per member of one
     dimension: a customer dimension (segment, plan, age_band, area_type), 'reason' (why they
-    left) or 'competitor' (where their number was ported to; NULL when not ported)."""
+    left) or 'competitor' (where their number was ported to: a competitor, 'unknown' when the
+    extract does not name it, NULL when not ported)."""
     by = validate_by(by)
     member = {"reason": "reason", "competitor": "ported_to"}.get(dimension) or validate_by((dimension,))[0]
     facts = churn_event_facts(filters, scope, by, member=member)

@@ -50,6 +50,8 @@ CONFIDENCE_Z = 1.96
 # provinces and segments and move over time (ranked within the view, the group would be
 # 1 % of any view by construction). What a user sees is still only their own customers;
 # the ranking itself is done by the refresh step (queries.marts.mart_big_customers).
+# Revenue here is net of credits and refunds: a customer refunded more than charged ranks
+# below one without revenue, which is where a net credit belongs.
 TOP_REVENUE_SHARE = 0.01
 TOP_REVENUE_WINDOW_MONTHS = 12
 

@@ -66,6 +66,41 @@ the codes) is imported through a mapping file instead of being rewritten: see do
 """
 
 
+# Hand-written like HEADER: why the schema stores what an extract does not know the way it does.
+UNKNOWNS = """## Unknowns and credits
+
+An operator's extract does not know everything the schema asks for. The warehouse keeps
+what it does not know as such, never as a guess, and every page counts and shows it.
+
+- **`unknown` is a value, not NULL.** `customers.area_type`, `churn_events.ported_to`,
+  `port_out_requests.to_competitor` and `customers.ported_in_from` accept `unknown`
+  (`queries.tables.UNKNOWN`). In the port columns NULL already has a meaning, "not ported",
+  while a customer who left for a competitor the extract does not name is a port-out all
+  the same (in one real extract nearly half of all churn to competitors): it needs a value
+  of its own, so that it counts in port-outs, net port and "lost to competitors" and shows
+  as "Không rõ" / "Unknown" in every breakdown, legend and flow. `area_type` follows the
+  same rule: an explicit member can be grouped, ordered, labelled and chosen in the sidebar
+  filter like the others (a filter choice with no rows gets the usual empty message). The
+  competitor grids list `PORT_DESTINATIONS` (the five competitors, then `unknown`); the
+  market-share facts the generator follows stay on the five named competitors. The review
+  never names `unknown` as what drove a move (like the reason `other`, it explains
+  nothing), though it counts in the move.
+- **NULL where nothing is claimed.** `gender`, `full_name` and `phone` may be NULL (not
+  extracted, or an organisation's account). Customer lists show "—" on screen and an
+  empty cell in CSV and Excel files; masking leaves an empty value empty. No figure is
+  broken down by gender.
+- **Revenue is one signed, net figure.** `revenue_monthly.revenue_vnd` is charges less
+  credits and refunds, so it can be negative, rather than gross revenue beside an
+  adjustments table: the extract gives one net figure per customer and month, so there is
+  nothing to split, and a signed figure keeps every revenue measure additive (sums over
+  months, provinces and segments stay sums; the marts add it up like any count). Hence:
+  revenue and ARPU may be negative; a group with negative revenue has a negative revenue
+  share and the shares still add up to 100 %, while a share of a total of zero or below is
+  not given; the top 1 % by revenue is ranked on net revenue; a change from zero, or from
+  or to a negative value, is shown as an amount, not a percentage.
+"""
+
+
 def column_type(column) -> str:
     return column.type.compile(dialect=postgresql.dialect())
 
@@ -116,7 +151,7 @@ def checks_by_table() -> dict[str, list[str]]:
 def render() -> str:
     checks = checks_by_table()
     sections = [table_section(table, checks.get(table.name, [])) for table in tables.metadata.tables.values()]
-    return HEADER + "\n" + "\n".join(sections)
+    return HEADER + "\n" + UNKNOWNS + "\n" + "\n".join(sections)
 
 
 def main() -> None:

@@ -129,7 +129,7 @@ def segment_value(raw, filters: Filters, scope: Scope) -> dict[str, dict]:
             "customers": counts.get(segment, (0.0, None))[0],
             "customer_share": counts.get(segment, (None, None))[1],
             "revenue": amount,
-            "revenue_share": amount / total_revenue if total_revenue else None,
+            "revenue_share": amount / total_revenue if total_revenue > 0 else None,  # net: may be ≤ 0
             "arpu": amount / months if months else None,
         }
     return out

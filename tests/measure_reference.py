@@ -227,8 +227,11 @@ def ref_retention(ctx, by):
     return out.with_columns(ratio(pl.col("e") - pl.col("n"), pl.col("s")).alias("value")).drop("e", "n", "s")
 
 
-def share(frame: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
+def share(frame: pl.DataFrame, by: Sequence[str], *, positive_whole: bool = False) -> pl.DataFrame:
+    """positive_whole: a whole of zero or below (net revenue) has no shares (NULL)."""
     whole = pl.col("value").sum().over("month") if "month" in by else pl.col("value").sum()
+    if positive_whole:
+        whole = pl.when(whole > 0).then(whole)
     return frame.with_columns(ratio(pl.col("value"), whole).alias("value"))
 
 
@@ -254,7 +257,7 @@ def ref_arpu(ctx, by):
 
 
 def ref_revenue_share(ctx, by):
-    return share(ref_revenue(ctx, by), by)
+    return share(ref_revenue(ctx, by), by, positive_whole=True)
 
 
 # --- complaints -----------------------------------------------------------------------------

@@ -24,7 +24,8 @@ What it guarantees:
 - The select must have an ORDER BY (else pages would overlap or skip rows): ValueError if not.
   Put a unique column last in the ordering (e.g. customer_id) so ties cannot reorder pages.
 - Masks ``full_name``, ``phone`` and ``personal_columns`` when ``scope.mask_personal_data``
-  (analyst), before the frame reaches a widget or a file (dashboard.access.masking).
+  (analyst), before the frame reaches a widget or a file (dashboard.access.masking). A
+  value the extract lacks (a NULL name or phone) reads "—" on screen and stays empty in files.
 - CSV and Excel downloads of the whole filtered list, made on click, capped at
   EXPORT_CAP rows (a note says so when the list is longer), masked the same way; each
   download writes an ``export`` line to the audit log (user, filters, description,
@@ -51,7 +52,7 @@ from dashboard.charts.components import excel_bytes
 from dashboard.charts.spreadsheet_cells import csv_bytes
 from dashboard.frame import session
 from dashboard.frame.warehouse import dialect, engine, run
-from dashboard.text.formatting import format_number
+from dashboard.text.formatting import MISSING, format_number
 from dashboard.text.strings import t
 from queries.filters import Scope
 from queries.run import run as run_select
@@ -103,6 +104,14 @@ def _shown(frame: pl.DataFrame, scope: Scope, personal_columns: tuple[str, ...],
     return masked.rename(renames)
 
 
+def with_missing_shown(frame: pl.DataFrame) -> pl.DataFrame:
+    """Empty text cells (a name or phone the extract does not hold) as MISSING ("—") for the
+    screen, where a grid would print "None". Files keep them empty: a spreadsheet reads an
+    empty cell as no value, and "—" as text."""
+    text = [name for name, dtype in frame.schema.items() if dtype in (pl.String, pl.Null)]
+    return frame.with_columns(pl.col(name).cast(pl.String).fill_null(MISSING) for name in text)
+
+
 def fetch_total(query: Select, scope: Scope) -> int:
     _require_listing(scope)
     _require_order(query)
@@ -119,12 +128,13 @@ def fetch_page(
     labels: Mapping[str, str] | None = None,
     total: int | None = None,
 ) -> ListPage:
-    """Count and one page, from the warehouse (cached per scope), masked for the scope."""
+    """Count and one page, from the warehouse (cached per scope), masked for the scope, empty
+    text cells shown as "—"."""
     total = fetch_total(query, scope) if total is None else total
     pages = page_count(total, page_size)
     page = min(max(page, 1), pages)
     rows = run(page_select(query, page, page_size), scope)
-    return ListPage(_shown(rows, scope, personal_columns, labels), total, page, pages)
+    return ListPage(with_missing_shown(_shown(rows, scope, personal_columns, labels)), total, page, pages)
 
 
 def export_frame(

@@ -36,6 +36,7 @@ from dashboard.text.strings import t, value_label
 from queries.filters import Filters
 from queries.metrics import MEASURES
 from queries.rules import CONFIDENCE_Z
+from queries.tables import UNKNOWN
 
 TOP = 12
 MAX_PER_KIND = 6
@@ -63,7 +64,9 @@ MIN_RELATIVE_MOVE = 0.02  # a move of under 2 % of the previous value is not new
 POINTS_SCALE = 50.0  # NPS: +5 points ranks like a 10 % relative move
 DOMINANT_SHARE = 0.5
 MIN_DRIVER_EVENTS = 3
-UNNAMED = frozenset({None, "other"})
+# Members that name no behaviour: not ported (NULL), the 'other' reason, and a destination
+# the extract does not record ('unknown'): they count in a change but are never its driver.
+UNNAMED = frozenset({None, "other", UNKNOWN})
 VOLUME_SHARE = 0.2  # calls offered must have moved by 20 % to explain an answer-rate move
 KINDS = ("deterioration", "improvement", "off_target")
 
@@ -248,8 +251,8 @@ def _mix_changes(mix: pl.DataFrame, province_code: str | None) -> dict[str | Non
 
 def dominant(changes: Mapping[str | None, float], sign: float) -> tuple[str, float] | None:
     """The member that accounts for at least DOMINANT_SHARE of the total change in the
-    direction `sign`. Members that explain nothing (NULL: not ported; 'other' reasons)
-    count in the total but are never named."""
+    direction `sign`. Members that explain nothing (UNNAMED: not ported, 'other' reasons,
+    an unknown destination) count in the total but are never named."""
     total = sum(changes.values()) * sign
     named = [(member, change * sign) for member, change in changes.items() if member not in UNNAMED]
     if total <= 0 or not named:

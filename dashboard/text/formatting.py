@@ -74,7 +74,11 @@ def format_compact_vnd(value: float | None, lang: str) -> str:
     if abs(value) < 10_000:
         return format_vnd(value, lang)
     number = format_compact(value, lang)
-    return f"{number}\u00a0₫" if lang == "vi" else f"₫{number}"
+    if lang == "vi":
+        return f"{number}\u00a0₫"
+    # Net revenue and changes can be negative: the sign goes before the symbol, as Babel
+    # writes whole amounts (-₫1,234,567), never "₫-1.2B".
+    return f"-₫{number[1:]}" if number.startswith("-") else f"₫{number}"
 
 
 def format_date(day: date | None, lang: str) -> str:

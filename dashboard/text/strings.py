@@ -82,6 +82,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "area_urban": ("Thành thị", "Urban"),
     "area_rural": ("Nông thôn", "Rural"),
     "area_remote": ("Vùng sâu vùng xa", "Remote"),
+    # The extract did not record it (queries/tables.py UNKNOWN; docs/schema.md, "Unknowns and credits").
+    "area_unknown": ("Không rõ", "Unknown"),
+    "area_unknown_caption": ("Khu vực không rõ", "Area unknown"),
     "age_suffix": ("tuổi", "years"),
     # Notices and errors
     "notice_ignored_params": (
@@ -184,6 +187,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "competitor_vietnamobile": ("Vietnamobile", "Vietnamobile"),
     "competitor_gmobile": ("Gmobile", "Gmobile"),
     "competitor_mvno": ("Mạng di động ảo (MVNO)", "MVNOs"),
+    # Left for (or came from) a competitor the extract does not name.
+    "competitor_unknown": ("Không rõ", "Unknown"),
     "churn_type_voluntary": ("Tự nguyện", "Voluntary"),
     "churn_type_involuntary": ("Không tự nguyện (nợ cước)", "Involuntary (non-payment)"),
     "reason_price": ("Giá cước", "Price"),

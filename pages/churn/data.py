@@ -39,7 +39,7 @@ from queries.customers import TENURE_BAND_LABELS
 from queries.filters import AGE_BAND_LABELS, add_months
 from queries.metrics import MEASURES, measure_select
 from queries.overview import TREND_MONTHS as CARD_TREND_MONTHS
-from queries.tables import AREA_TYPES, COMPETITORS, MACRO_REGIONS, PLANS, SEGMENTS
+from queries.tables import AREA_TYPES, MACRO_REGIONS, PLANS, PORT_DESTINATIONS, SEGMENTS
 
 CARD_MEASURES: tuple[str, ...] = (
     "churn_rate",
@@ -187,23 +187,26 @@ def port_series_labels(lang: str) -> dict[str, str]:
 
 
 def competitor_trend_frame(view: View) -> pl.DataFrame:
-    """[month, series (competitor), value]: every month × competitor, 0 where none ported."""
+    """[month, series (competitor), value]: every month × destination, 0 where none ported.
+    The destinations are the five competitors and "unknown" (left for a competitor the
+    extract does not name): a port-out counts whether or not its destination is known."""
     frame = run(port_outs_by_competitor_trend_select(view.filters, view.scope), view.scope)
     span = trend_range(view.filters)
     months = [add_months(span.start_month, offset) for offset in range(span.month_count)]
-    grid = pl.DataFrame({"month": months}).join(pl.DataFrame({"series": list(COMPETITORS)}), how="cross")
+    grid = pl.DataFrame({"month": months}).join(pl.DataFrame({"series": list(PORT_DESTINATIONS)}), how="cross")
     joined = grid.join(frame.rename({"competitor": "series"}), on=["month", "series"], how="left")
     return _trimmed(joined.with_columns(pl.col("value").fill_null(0.0)), view)
 
 
 def competitor_series_labels(lang: str) -> dict[str, str]:
-    return {code: competitor_label(code, lang) for code in COMPETITORS}
+    return {code: competitor_label(code, lang) for code in PORT_DESTINATIONS}
 
 
 def port_balance_frame(view: View) -> pl.DataFrame:
-    """[competitor, label, port_ins, port_outs, net_port] in the period, every competitor."""
+    """[competitor, label, port_ins, port_outs, net_port] in the period, every destination
+    (the five competitors, then "unknown")."""
     frame = run(port_balance_select(view.filters, view.scope), view.scope)
-    every = pl.DataFrame({"competitor": list(COMPETITORS)}).join(frame, on="competitor", how="left")
+    every = pl.DataFrame({"competitor": list(PORT_DESTINATIONS)}).join(frame, on="competitor", how="left")
     every = every.with_columns(pl.col(name).fill_null(0.0) for name in ("port_ins", "port_outs", "net_port"))
     labels = [competitor_label(code, view.lang) for code in every["competitor"]]
     return every.with_columns(pl.Series("label", labels, dtype=pl.String)).select(
@@ -218,7 +221,8 @@ def port_balance_table(frame: pl.DataFrame, lang: str) -> pl.DataFrame:
 
 
 def flow_frame(view: View, source: str) -> pl.DataFrame:
-    """[source, target, value]: port-outs in the period from each segment/region to each competitor."""
+    """[source, target, value]: port-outs in the period from each segment/region to each
+    destination ("unknown" included: the flow chart labels it with competitor_label)."""
     frame = run(port_flow_select(view.filters, view.scope, source), view.scope)
     return frame.select("source", pl.col("competitor").alias("target"), "value")
 

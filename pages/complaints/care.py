@@ -120,7 +120,8 @@ def channel_tables(view: View) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def area_tables(view: View) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Urban, rural and remote side by side: complaint rate, coverage share, resolution, CSAT."""
+    """Urban, rural and remote (and unknown, when some customers have it) side by side:
+    complaint rate, coverage share, resolution, CSAT. Area types without data are left out."""
     lang = view.lang
     frame = pl.DataFrame({"area_type": list(AREA_TYPES)})
     for name in AREA_MEASURES:

@@ -223,7 +223,8 @@ def class_by_province_frame(view: View) -> pl.DataFrame:
 
 
 def area_frame(view: View) -> pl.DataFrame:
-    """[area_type, label, *AREA_MEASURES]: one row per area type (urban, rural, remote)."""
+    """[area_type, label, *AREA_MEASURES]: one row per area type with data (urban, rural,
+    remote, then unknown when the extract did not record it for some customers)."""
     long = run(area_view_select(view.filters, view.scope), view.scope).filter(pl.col("area_type").is_not_null())
     if long.is_empty():
         wide = pl.DataFrame(schema={"area_type": pl.String, **{name: pl.Float64 for name in AREA_MEASURES}})

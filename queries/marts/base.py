@@ -55,7 +55,7 @@ def group_columns(*, birth_year: bool, key: bool) -> list[Column]:
         Column("province_code", String(2), primary_key=key, nullable=False, doc="Customer's province (34 codes)"),
         Column("segment", Text, primary_key=key, nullable=False, doc="Customer's segment"),
         Column("plan", Text, primary_key=key, nullable=False, doc="prepaid or postpaid"),
-        Column("area_type", Text, primary_key=key, nullable=False, doc="urban, rural or remote"),
+        Column("area_type", Text, primary_key=key, nullable=False, doc="urban, rural, remote or unknown"),
     ]
     if birth_year:
         columns.append(
@@ -108,12 +108,17 @@ def customer_month_columns() -> list[Column]:
         count_column("churned", "Customers who churned in the month (customers.churned_on)"),
         count_column("churned_voluntary", "Of those, with a voluntary churn event"),
         count_column("churned_involuntary", "Of those, with an involuntary (non-payment) churn event"),
-        count_column("port_ins", "Customers activated in the month with a number ported in from a competitor"),
-        count_column("port_outs", "Churn events in the month with a number ported to a competitor"),
+        count_column(
+            "port_ins",
+            "Customers activated in the month with a number ported in from a competitor (named or unknown)",
+        ),
+        count_column("port_outs", "Churn events in the month with a number ported to a competitor (named or unknown)"),
         count_column("churn_events", "Churn events in the month (churn_events.churned_on): the win-back cohort"),
         count_column("won_back", "Of those, re-acquired within queries.rules.WINBACK_WINDOW_DAYS days"),
         count_column("customer_months", "revenue_monthly rows of the month (one per customer active in it)"),
-        count_column("revenue_vnd", "Service revenue earned in the month, VND"),
+        count_column(
+            "revenue_vnd", "Net service revenue earned in the month, VND (less credits and refunds; may be negative)"
+        ),
         count_column("campaign_control", "Campaign targets selected in the month, control group"),
         count_column("campaign_control_churned", "Of those, churned within 90 days"),
         count_column("campaign_contacted", "Campaign targets selected in the month, contacted group"),

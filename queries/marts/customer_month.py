@@ -43,7 +43,13 @@ mart_port_outs = Table(
     mart_metadata,
     month_column("Month (first day) of leaving (churn_events.churned_on)"),
     *group_columns(birth_year=True, key=True),
-    Column("competitor", Text, primary_key=True, nullable=False, doc="Competitor the number was ported to"),
+    Column(
+        "competitor",
+        Text,
+        primary_key=True,
+        nullable=False,
+        doc="Competitor the number was ported to, or unknown when the extract does not name it",
+    ),
     count_column("port_outs", "Numbers ported out in the month to that competitor"),
 )
 

@@ -24,7 +24,9 @@ mart_big_customers = Table(
     Column("is_key_account", Boolean, primary_key=True, nullable=False, doc="Key accounts (customers.is_key_account)"),
     Column("is_top_revenue", Boolean, primary_key=True, nullable=False, doc="In the operator's top revenue group"),
     count_column("customers", "Customers active at the month's end"),
-    count_column("revenue_12m_vnd", "Their revenue over the 12 months ending with the month, VND"),
+    count_column(
+        "revenue_12m_vnd", "Their net revenue over the 12 months ending with the month, VND (may be negative)"
+    ),
 )
 
 
@@ -71,7 +73,10 @@ mart_customer_list = Table(
     mart_metadata,
     *copied_columns(customers, *LISTED_CUSTOMER_COLUMNS, key=("customer_id",)),
     Column("month", Date, nullable=False, doc="Last month (first day) of the revenue window: the last month of data"),
-    count_column("revenue_12m_vnd", "Revenue over the 12 months ending with the month, VND (0 without revenue)"),
+    count_column(
+        "revenue_12m_vnd",
+        "Net revenue over the 12 months ending with the month, VND (0 without revenue; may be negative)",
+    ),
 )
 
 

@@ -17,7 +17,7 @@ from dashboard.text.formatting import format_delta
 from pages.churn import data as churn_data
 from queries.churn import CHURN_RATES, FLOW_SOURCES, trend_range
 from queries.filters import Filters, add_months
-from queries.tables import COMPETITORS
+from queries.tables import PORT_DESTINATIONS
 from tests import customers_churn_reference as ref
 from tests.pages.test_customers_page import CASES, assert_close, make_view, open_page
 
@@ -106,7 +106,7 @@ def test_trends_are_36_months_trimmed_to_the_data(warehouse, raw, case):
 
     competitors = churn_data.competitor_trend_frame(view)
     outs = ref.port_outs_by(raw, span, scope, "month")
-    assert competitors.height == len(shown) * len(COMPETITORS)
+    assert competitors.height == len(shown) * len(PORT_DESTINATIONS)
     for month, competitor, value in competitors.select("month", "series", "value").iter_rows():
         assert value == outs.get((month, competitor), 0.0), (month, competitor)
 
@@ -122,7 +122,7 @@ def test_porting_flows_and_balance(warehouse, raw, case):
     filters, scope = CASES[case]
     view = make_view(filters, scope, "en")
     balance = churn_data.port_balance_frame(view)
-    assert balance["competitor"].to_list() == list(COMPETITORS)
+    assert balance["competitor"].to_list() == list(PORT_DESTINATIONS)
     assert balance["label"].to_list()[:2] == ["MobiFone", "VinaPhone"]
     ins = ref.port_ins_by_competitor(raw, filters, scope)
     outs: dict[str, float] = {}

@@ -55,6 +55,15 @@ def test_compact_money():
     assert fmt.format_compact_vnd(45_000_000, "en") == "₫45M"
 
 
+def test_negative_money_keeps_its_sign_before_the_symbol():
+    """Net revenue can be negative (credits and refunds): compact or whole, the sign reads
+    the same way Babel writes whole amounts."""
+    assert fmt.format_vnd(-1_234_567, "en") == "-₫1,234,567"
+    assert fmt.format_compact_vnd(-1_200_000_000, "en") == "-₫1.2B"
+    assert fmt.format_compact_vnd(-1_200_000_000, "vi") == f"-1,2 tỷ{NBSP}₫"
+    assert fmt.format_delta(-1_000_000, 2_000_000, "vnd", "en") == "-₫3M"  # no percentage of a sign change
+
+
 def test_dates_day_first_in_both_languages():
     assert fmt.format_date(date(2026, 10, 31), "vi") == "31/10/2026"
     assert fmt.format_date(date(2026, 10, 31), "en") == "31/10/2026"
