@@ -11,7 +11,8 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from dashboard.charts.components import axis_format, style_figure
+from dashboard.charts.axes import value_axis
+from dashboard.charts.components import style_figure
 from dashboard.charts.series_chart import PALETTE
 from dashboard.text.formatting import format_value
 
@@ -49,7 +50,7 @@ def grouped_bar_figure(
     figure.update_layout(
         title=title,
         barmode="group",
-        xaxis=axis_format(unit),
+        xaxis=value_axis(unit, [value for column in series for value in frame[column].to_list()]),
         yaxis={"autorange": "reversed", "title": None},
         legend={"orientation": "h", "y": -0.15},
     )

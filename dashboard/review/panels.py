@@ -42,7 +42,7 @@ from dashboard.review.targets_io import (
     replace_targets,
     targets_select,
 )
-from dashboard.text.formatting import format_month, format_number, now_local
+from dashboard.text.formatting import count_text, format_month, format_month_range, format_number, now_local
 from dashboard.text.strings import t
 from queries.engine import resolve_url
 from queries.metrics import MEASURES
@@ -187,6 +187,18 @@ def uplift_figure(frame: pl.DataFrame, lang: str) -> go.Figure:
     return style_figure(figure, lang, height=90 + 40 * max(len(rows), 1))
 
 
+def campaign_window_text(data: ReviewData) -> str:
+    """The months whose targeted customers are counted: the 12-month window, or, when the data
+    starts inside it, the months since the data starts (never months without data)."""
+    window, lang = data.campaign_filters, data.lang
+    first = data.options.months[0]
+    if first <= window.start_month:
+        start, end = format_month(window.start_month, lang), format_month(window.end_month, lang)
+        return t("review_campaigns_window", lang, start=start, end=end)
+    span = format_month_range(max(first, window.start_month), window.end_month, lang)
+    return t("review_campaigns_window_data", lang, span=span)
+
+
 def what_worked_panel(data: ReviewData) -> None:
     lang = data.lang
     st.subheader(t("review_what_worked", lang))
@@ -194,16 +206,8 @@ def what_worked_panel(data: ReviewData) -> None:
         [t("review_campaigns", lang), t("review_training", lang), t("review_sla", lang), t("review_care", lang)]
     )
     with campaigns:
-        window = data.campaign_filters
-        if window is not None:
-            st.caption(
-                t(
-                    "review_campaigns_window",
-                    lang,
-                    start=format_month(window.start_month, lang),
-                    end=format_month(window.end_month, lang),
-                )
-            )
+        if data.campaign_filters is not None:
+            st.caption(campaign_window_text(data))
         tables = campaign_tables(data)
         if not tables or tables[0].is_empty():
             st.info(t("review_campaigns_none", lang))
@@ -368,9 +372,9 @@ def targets_panel(view) -> None:
                     t(
                         "review_targets_done",
                         lang,
-                        rows=replaced.rows,
-                        months=replaced.months,
-                        provinces=replaced.provinces,
+                        rows=count_text("n_rows", replaced.rows, lang),
+                        months=count_text("n_months", replaced.months, lang),
+                        provinces=count_text("n_areas", replaced.provinces, lang),
                     )
                 )
         current = run(targets_select(), view.scope)
