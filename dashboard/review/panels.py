@@ -17,6 +17,7 @@ import streamlit as st
 
 from dashboard.access import audit
 from dashboard.access.exports import audited
+from dashboard.charts.axes import value_axis
 from dashboard.charts.components import GOOD_COLOUR, style_figure
 from dashboard.frame import session
 from dashboard.frame.url_state import to_params
@@ -182,7 +183,10 @@ def uplift_figure(frame: pl.DataFrame, lang: str) -> go.Figure:
         )
     )
     figure.update_layout(
-        title=t("review_chart_uplift", lang), xaxis={"tickformat": ".1%"}, yaxis={"autorange": "reversed"}
+        title=t("review_chart_uplift", lang),
+        # the intervals count too: an uplift whose interval reaches below zero gets a negative side
+        xaxis=value_axis("percent", [row[name] for row in rows for name in ("uplift", "ci_low", "ci_high")]),
+        yaxis={"autorange": "reversed"},
     )
     return style_figure(figure, lang, height=90 + 40 * max(len(rows), 1))
 
