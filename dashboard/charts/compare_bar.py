@@ -35,6 +35,8 @@ def grouped_bar_figure(
     figure = go.Figure()
     for index, (column, legend) in enumerate(series.items()):
         values = frame[column].to_list()
+        if all(value is None for value in values):
+            continue  # no comparison period in the data: no empty series in the legend
         colour = COMPARISON_COLOUR if muted_last and index == len(series) - 1 else PALETTE[index % len(PALETTE)]
         figure.add_trace(
             go.Bar(

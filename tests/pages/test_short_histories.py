@@ -321,3 +321,13 @@ def test_axis_helpers():
     assert value_axis("percent", [0.99, 1.0])["range"] == [0, 1.05], "no room up to 110 %"
     assert value_axis("count", [-3.0, 5.0]) == {"tickformat": ",.0f", "rangemode": "tozero"}
     assert count_axis([0, 1])["dtick"] == 1 and count_axis(range(36))["dtick"] == 3
+
+
+def test_one_month_draws_no_empty_comparison(on_history):
+    """With one month there is no comparison period: the mix chart draws this period only,
+    with no legend entry for bars that cannot exist."""
+    on_history(1)
+    app = open_page("../pages/customers/customers.py", {"lang": "en"})
+    mix = next(figure for figure in figures(app) if title_of(figure).startswith("Active customers at period end"))
+    assert [trace["name"] for trace in mix["data"]] == ["This period"]
+    assert sum(mix["data"][0]["x"]) > 0
