@@ -280,8 +280,8 @@ TEXT: dict[str, tuple[str, str]] = {
         "months; customers still active are followed until the end of {end} (censored there)",
     ),
     "churn_cohorts_need_months": (
-        "Cần ít nhất {need} dữ liệu để theo dõi khách hàng theo tháng kích hoạt; dữ liệu hiện có {have}.",
-        "Cohorts need at least {need} of data to be followed; the data holds {have}.",
+        "Cần ít nhất {need} dữ liệu để theo dõi khách hàng theo tháng kích hoạt; dữ liệu đến hết {end} có {have}.",
+        "Cohorts need at least {need} of data to be followed; the data up to {end} holds {have}.",
     ),
     "months_after": ("Số tháng sau kích hoạt", "Months after activation"),
     "cohort": ("Tháng kích hoạt", "Activation month"),

@@ -285,6 +285,7 @@ def cohort_note(view: View) -> str:
         view.lang,
         need=count_text("n_months", COHORT_MIN_MONTHS, view.lang),
         have=count_text("n_months", trend_months(view), view.lang),
+        end=format_month(view.filters.end_month, view.lang),
     )
 
 
