@@ -10,6 +10,8 @@ the same definitions:
   churn_rate;
 - cohort retention: of the customers activated in month C, the share still active at the
   end of month C+N (not churned on or before that day);
+- survival curves: Kaplan–Meier over the same cohorts (survival_select counts who is at risk
+  and who leaves at each age; kaplan_meier multiplies the conditional survival);
 - churn reasons, port-ins by donor, port-out requests refused for unpaid bills.
 
 Trends and cohorts read a wider range than the period: the TREND_MONTHS months ending
@@ -20,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 
+import polars as pl
 from sqlalchemy import (
     ColumnElement,
     Date,
@@ -337,45 +340,72 @@ def _cohort_counts(filters: Filters, scope: Scope, months: int, by: Sequence[str
     )
 
 
-def _retention(filters: Filters, scope: Scope, months: int, by: Sequence[str], group: Sequence[str]) -> Select:
+def cohort_retention_select(filters: Filters, scope: Scope, months: int = TREND_MONTHS) -> Select:
+    """Cohort retention for the activation months of the trend range: rows (cohort,
+    months_after, customers, active, value) with value = share of the cohort still active at
+    the end of month cohort + months_after (observed up to the period's end month)."""
     # Each cohort is observed for every N with cohort + N ≤ the period's end month; a customer
     # is still active at the end of month cohort + N unless they left in that month or before.
-    end_number = filters.end_month.year * 12 + filters.end_month.month
-    offsets = values(column("months_after", Integer), name="offsets").data([(after,) for after in range(months)])
-    counts = _cohort_counts(filters, scope, months, by)
-    observed = counts.c.cohort_number + offsets.c.months_after <= end_number
+    counts, offsets, observed = _cohort_ages(filters, scope, months, ())
     still_active = or_(
         counts.c.left_number.is_(None), counts.c.left_number > counts.c.cohort_number + offsets.c.months_after
     )
     active = as_double(func.coalesce(func.sum(case((still_active, counts.c.customers), else_=0)), 0))
     size = as_double(func.coalesce(func.sum(counts.c.customers), 0))
-    available = {"cohort": counts.c.cohort, "months_after": offsets.c.months_after, **{n: counts.c[n] for n in by}}
-    keys = [available[name] for name in group]
+    keys = [counts.c.cohort, offsets.c.months_after]
     return (
-        select(
-            *(key.label(name) for key, name in zip(keys, group, strict=True)),
-            size.label("customers"),
-            active.label("active"),
-            ratio(active, size).label("value"),
-        )
+        select(*keys, size.label("customers"), active.label("active"), ratio(active, size).label("value"))
         .select_from(counts.join(offsets, observed))
         .group_by(*keys)
         .order_by(*keys)
     )
 
 
-def cohort_retention_select(filters: Filters, scope: Scope, months: int = TREND_MONTHS) -> Select:
-    """Cohort retention for the activation months of the trend range: rows (cohort,
-    months_after, customers, active, value) with value = share of the cohort still active at
-    the end of month cohort + months_after (observed up to the period's end month)."""
-    return _retention(filters, scope, months, (), ("cohort", "months_after"))
+def _cohort_ages(filters: Filters, scope: Scope, months: int, by: Sequence[str]):
+    """(cohort counts, the ages 0 … months − 1, the join condition "the cohort can be
+    observed at that age": cohort + age ≤ the period's end month)."""
+    end_number = filters.end_month.year * 12 + filters.end_month.month
+    offsets = values(column("months_after", Integer), name="offsets").data([(after,) for after in range(months)])
+    counts = _cohort_counts(filters, scope, months, by)
+    return counts, offsets, counts.c.cohort_number + offsets.c.months_after <= end_number
 
 
 def survival_select(filters: Filters, scope: Scope, by: str = "segment", months: int = TREND_MONTHS) -> Select:
-    """Survival curves: rows (<by>, months_after, customers, active, value), pooling the cohorts
-    of the trend range that can be observed N months (value = share still active N months
-    after the activation month)."""
+    """The Kaplan–Meier risk sets of the activation cohorts of the trend range: rows (<by>,
+    months_after, at_risk, churned), one per age N observed (kaplan_meier() turns them into
+    the survival curve).
+
+    At age N (months after the activation month) a customer is at risk when their cohort can
+    be observed that long (cohort + N ≤ the period's end month) and they had not left before
+    month cohort + N; churned counts those who left in month cohort + N. A customer still
+    active at the period's end is censored there: at risk up to the age reached, never
+    counted as churned. Pass `months` no longer than the data, so that every cohort counted
+    was observed from its activation month on (an older cohort would hold only its survivors)."""
     validate_by((by,))
     if by == "month":
         raise ValueError("survival curves are by a customer dimension, not by month")
-    return _retention(filters, scope, months, (by,), (by, "months_after"))
+    counts, offsets, observed = _cohort_ages(filters, scope, months, (by,))
+    age = counts.c.cohort_number + offsets.c.months_after
+    at_risk = or_(counts.c.left_number.is_(None), counts.c.left_number >= age)
+    left_then = case((counts.c.left_number == age, counts.c.customers), else_=0)
+    keys = [counts.c[by], offsets.c.months_after]
+    return (
+        select(
+            *keys,
+            as_double(func.sum(counts.c.customers)).label("at_risk"),
+            as_double(func.coalesce(func.sum(left_then), 0)).label("churned"),
+        )
+        .select_from(counts.join(offsets, and_(observed, at_risk)))
+        .group_by(*keys)
+        .order_by(*keys)
+    )
+
+
+def kaplan_meier(risk_sets: pl.DataFrame, by: str) -> pl.DataFrame:
+    """The survival curve of survival_select's rows: [<by>, months_after, at_risk, churned,
+    value] with value = Π over ages k ≤ N of (1 − churned_k ÷ at_risk_k), the Kaplan–Meier
+    estimate of the share still active at the end of month activation + N. It never rises.
+    A few dozen rows per group: the product runs here, the counting ran in the warehouse."""
+    kept = risk_sets.filter(pl.col("at_risk") > 0).sort(by, "months_after")
+    survival = (1.0 - pl.col("churned") / pl.col("at_risk")).cum_prod().over(by)
+    return kept.with_columns(survival.alias("value")).select(by, "months_after", "at_risk", "churned", "value")

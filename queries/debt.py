@@ -38,7 +38,7 @@ from queries.filters import Filters, Scope, add_months, customer_conditions
 from queries.marts import answered_from_mart, mart_block_month
 from queries.marts import debt as debt_mart
 from queries.marts.reading import grain, mart_scope
-from queries.measures_base import period_bounds, sum_if
+from queries.measures_base import customer_scope, period_bounds, sum_if
 from queries.measures_debt import debt_bucket_condition, frequent_debtor_rows, paid_as_of_vnd, unpaid_at
 from queries.rules import DEBT_AGE_BUCKETS
 from queries.sql_functions import as_double, days_between, month_start
@@ -64,6 +64,16 @@ def month_last_day(month: date) -> date:
 
 def period_last_day(filters: Filters) -> date:
     return month_last_day(filters.end_month)
+
+
+def first_due_select(filters: Filters, scope: Scope) -> Select:
+    """One row: first_due_on, the earliest due date of a bill of the customers in view (NULL
+    when they have no bill). Before it nothing can be owed: the page says so."""
+    return (
+        select(func.min(b.due_on).label("first_due_on"))
+        .select_from(bills.join(customers, c.customer_id == b.customer_id))
+        .where(customer_scope(filters, scope))
+    )
 
 
 def customer_debt_rows(as_of: date) -> Subquery:

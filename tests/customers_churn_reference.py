@@ -268,6 +268,34 @@ def cohorts(raw, filters: Filters, scope: Scope, months: int, by: str | None = N
     return {key: (values[0], values[1]) for key, values in out.items()}
 
 
+def kaplan_meier(raw, filters: Filters, scope: Scope, months: int, by: str) -> dict[tuple, float]:
+    """{(by-member, N): Kaplan–Meier survival}: customers activated in the `months` months
+    ending with the period end, each followed from their activation month until the month
+    they left (an event at that age) or until the period end (censored: still there).
+    S(N) = Π over k ≤ N of (1 − left at age k ÷ followed at age k)."""
+    first = add_months(filters.end_month, -(months - 1))
+    end = month_index(filters.end_month)
+    cust = make_context(raw, filters, scope).cust.filter(
+        (pl.col("activated_on") >= first) & (pl.col("activated_on") < next_month(filters.end_month))
+    )
+    lives: dict[object, list[tuple[int, bool]]] = {}  # member -> (last age followed, left at it)
+    for activated_on, churned_on, member in cust.select("activated_on", "churned_on", by).rows():
+        cohort = month_index(activated_on)
+        if churned_on is not None and month_index(churned_on) <= end:
+            lives.setdefault(member, []).append((month_index(churned_on) - cohort, True))
+        else:
+            lives.setdefault(member, []).append((end - cohort, False))
+    curves: dict[tuple, float] = {}
+    for member, followed in lives.items():
+        survival = 1.0
+        for age in range(max(last for last, _ in followed) + 1):
+            at_risk = sum(1 for last, _ in followed if last >= age)
+            left = sum(1 for last, event in followed if event and last == age)
+            survival *= 1.0 - left / at_risk
+            curves[(member, age)] = survival
+    return curves
+
+
 def churn_events_in(raw, filters: Filters, scope: Scope) -> pl.DataFrame:
     start, stop = filters.start_month, next_month(filters.end_month)
     cust = make_context(raw, filters, scope).cust

@@ -11,7 +11,8 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from dashboard.charts.components import axis_format, style_figure
+from dashboard.charts.axes import value_axis
+from dashboard.charts.components import style_figure
 from dashboard.charts.series_chart import PALETTE
 from dashboard.text.formatting import format_value
 
@@ -34,6 +35,8 @@ def grouped_bar_figure(
     figure = go.Figure()
     for index, (column, legend) in enumerate(series.items()):
         values = frame[column].to_list()
+        if all(value is None for value in values):
+            continue  # no comparison period in the data: no empty series in the legend
         colour = COMPARISON_COLOUR if muted_last and index == len(series) - 1 else PALETTE[index % len(PALETTE)]
         figure.add_trace(
             go.Bar(
@@ -49,7 +52,7 @@ def grouped_bar_figure(
     figure.update_layout(
         title=title,
         barmode="group",
-        xaxis=axis_format(unit),
+        xaxis=value_axis(unit, [value for column in series for value in frame[column].to_list()]),
         yaxis={"autorange": "reversed", "title": None},
         legend={"orientation": "h", "y": -0.15},
     )

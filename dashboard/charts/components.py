@@ -16,6 +16,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard.access.exports import audited
+from dashboard.charts.axes import month_axis, value_axis
 from dashboard.charts.spreadsheet_cells import csv_bytes
 from dashboard.frame.session import published_view
 from dashboard.text.formatting import format_delta, format_month, format_value
@@ -138,15 +139,6 @@ def style_figure(figure: go.Figure, lang: str, height: int = CHART_HEIGHT) -> go
     return figure
 
 
-def axis_format(unit: str) -> dict:
-    """Plotly tick format for a unit (values are raw: fractions, VND, counts)."""
-    if unit == "percent":
-        return {"tickformat": ".1%"}
-    if unit in ("points", "hours", "days", "score"):
-        return {"tickformat": ",.1f"}
-    return {"tickformat": ",.0f"}
-
-
 def trend_figure(frame: pl.DataFrame, measure, lang: str, month_column: str = "month") -> go.Figure:
     """One line of a measure by month; frame has [month_column, value]."""
     months: list[date] = frame[month_column].to_list()
@@ -163,7 +155,11 @@ def trend_figure(frame: pl.DataFrame, measure, lang: str, month_column: str = "m
             name=measure_label(measure, lang),
         )
     )
-    figure.update_layout(title=measure_label(measure, lang), yaxis=axis_format(measure.unit), xaxis={"title": None})
+    figure.update_layout(
+        title=measure_label(measure, lang),
+        yaxis=value_axis(measure.unit, values),
+        xaxis=month_axis(months, lang),
+    )
     return style_figure(figure, lang)
 
 
@@ -190,7 +186,7 @@ def bar_figure(frame: pl.DataFrame, measure, lang: str, label_column: str, dimen
     title = t("breakdown_by", lang, measure=measure_label(measure, lang), dimension=dimension_label.lower())
     figure.update_layout(
         title=title,
-        xaxis=axis_format(measure.unit),
+        xaxis=value_axis(measure.unit, values),
         yaxis={"autorange": "reversed", "title": None},
     )
     return style_figure(figure, lang, height=max(CHART_HEIGHT, 60 + 22 * len(labels)))

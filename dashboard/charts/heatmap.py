@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from dashboard.charts.axes import MAX_MONTH_TICKS
 from dashboard.charts.components import style_figure
 from dashboard.charts.province_map import colour_scale
 from dashboard.text.formatting import format_value
@@ -51,7 +52,8 @@ def heatmap_figure(
     )
     figure.update_layout(
         title=title,
-        xaxis={"title": column_title, "dtick": 3},
+        # a tick on every column of a short heat map, every third on a wide one
+        xaxis={"title": column_title, "dtick": 1 if len(columns) <= MAX_MONTH_TICKS else 3},
         yaxis={"title": None, "autorange": "reversed", "type": "category"},
     )
     return style_figure(figure, lang, height=max(360, 60 + 16 * len(rows)))

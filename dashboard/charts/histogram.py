@@ -9,6 +9,7 @@ acknowledgement rule, an SLA target), so the bars on its right are the misses.
 import plotly.graph_objects as go
 import polars as pl
 
+from dashboard.charts.axes import value_axis
 from dashboard.charts.components import LINE_COLOUR, style_figure
 from dashboard.charts.reference_line import REFERENCE_COLOUR
 from dashboard.text.formatting import format_number
@@ -64,7 +65,7 @@ def histogram_figure(
             hovertemplate="%{x}: %{customdata}<extra></extra>",
         )
     )
-    figure.update_layout(title=title, xaxis={"title": None, "type": "category"}, yaxis={"tickformat": ",.0f"})
+    figure.update_layout(title=title, xaxis={"title": None, "type": "category"}, yaxis=value_axis("count", counts))
     if marker_at_h is not None:
         highs = frame["high_h"].to_list()
         if marker_at_h in highs:

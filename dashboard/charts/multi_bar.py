@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 import plotly.graph_objects as go
 import polars as pl
 
-from dashboard.charts.components import axis_format, style_figure
+from dashboard.charts.axes import MONTH_BAR_WIDTH_MS, month_axis, stacked_totals, value_axis
+from dashboard.charts.components import style_figure
 from dashboard.charts.reference_line import add_reference
 from dashboard.text.formatting import format_month, format_value
 
@@ -44,15 +45,20 @@ def multi_bar_figure(
             totals = totals.sort("value", descending=True)
         categories = totals["category"].to_list()
     categories = list(categories)
-    dates = bool(categories) and hasattr(categories[0], "month") and not isinstance(categories[0], str)
-    shown = [format_month(category, lang) for category in categories] if dates else categories
+    months = bool(categories) and hasattr(categories[0], "month") and not isinstance(categories[0], str)
+    shown = [format_month(category, lang) for category in categories] if months else categories
+    dates = months and not horizontal  # months run along a time axis under vertical bars
     additive = unit in ("count", "vnd")
     palette = SEVERITY_COLOURS if severity else PART_COLOURS
     figure = go.Figure()
+    drawn: list[tuple[object, float | None]] = []  # (category, value) of every bar, for the value axis
     for index, (code, label) in enumerate(parts.items()):
         rows = dict(frame.filter(pl.col("part") == code).select("category", "value").iter_rows())
         values = [rows.get(category, 0.0 if additive else None) for category in categories]
+        drawn.extend(zip(categories, values, strict=True))
         axis_values = {"x": values, "y": categories} if horizontal else {"x": categories, "y": values}
+        if dates:
+            axis_values["width"] = MONTH_BAR_WIDTH_MS
         figure.add_trace(
             go.Bar(
                 **axis_values,
@@ -65,13 +71,14 @@ def multi_bar_figure(
                 textposition="none",
             )
         )
-    value_axis = axis_format(unit)
-    category_axis = {"title": None}
+    heights = stacked_totals(drawn) if stacked else [value for _, value in drawn]
+    values_axis = value_axis(unit, [*heights, *([reference[0]] if reference else [])])
+    category_axis = month_axis(categories, lang) if dates else {"title": None}
     if horizontal:
         category_axis["autorange"] = "reversed"
-        figure.update_layout(xaxis=value_axis, yaxis=category_axis)
+        figure.update_layout(xaxis=values_axis, yaxis=category_axis)
     else:
-        figure.update_layout(xaxis=category_axis, yaxis=value_axis)
+        figure.update_layout(xaxis=category_axis, yaxis=values_axis)
     figure.update_layout(
         title=title,
         barmode="stack" if stacked else "group",

@@ -14,7 +14,8 @@ import math
 import plotly.graph_objects as go
 import polars as pl
 
-from dashboard.charts.components import axis_format, measure_label, style_figure
+from dashboard.charts.axes import axis_format
+from dashboard.charts.components import measure_label, style_figure
 from dashboard.frame import session
 from dashboard.frame.filter_options import FilterOptions
 from dashboard.text.formatting import format_number, format_value

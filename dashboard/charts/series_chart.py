@@ -14,7 +14,8 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from dashboard.charts.components import COMPARE_COLOUR, axis_format, style_figure
+from dashboard.charts.axes import MONTH_BAR_WIDTH_MS, count_axis, month_axis, stacked_totals, value_axis
+from dashboard.charts.components import COMPARE_COLOUR, style_figure
 from dashboard.text.formatting import format_month, format_value
 from dashboard.text.strings import t
 
@@ -38,12 +39,14 @@ def series_figure(
     if kind not in ("line", "bar"):
         raise ValueError(f"unknown kind {kind!r}")
     figure = go.Figure()
+    drawn: list[tuple[object, float | None]] = []  # (x, value) of every point drawn, for the axes
     for index, (series, label) in enumerate(series_labels.items()):
         rows = frame.filter(pl.col("series") == series).sort(x)
         if rows.is_empty():
             continue
         positions = rows[x].to_list()
         values = rows["value"].to_list()
+        drawn.extend(zip(positions, values, strict=True))
         common = {
             "x": positions,
             "y": values,
@@ -55,7 +58,8 @@ def series_figure(
         colour = PALETTE[index % len(PALETTE)]
         if kind == "bar":
             # text feeds the hover only: written on thin bars it is unreadable
-            figure.add_trace(go.Bar(marker={"color": colour}, textposition="none", **common))
+            width = {"width": MONTH_BAR_WIDTH_MS} if x == "month" else {}
+            figure.add_trace(go.Bar(marker={"color": colour}, textposition="none", **width, **common))
         else:
             figure.add_trace(go.Scatter(mode="lines+markers", line={"color": colour, "width": 2}, **common))
     if target is not None and not target.is_empty():
@@ -63,6 +67,7 @@ def series_figure(
         if not rows.is_empty():
             months = rows["month"].to_list()
             values = rows["target"].to_list()
+            drawn.extend(zip(months, values, strict=True))
             label = t("target", lang)
             figure.add_trace(
                 go.Scatter(
@@ -76,10 +81,12 @@ def series_figure(
                     hovertemplate=f"{label} · %{{text}}: %{{customdata}}<extra></extra>",
                 )
             )
+    positions = [position for position, _ in drawn]
+    heights = stacked_totals(drawn) if kind == "bar" else [value for _, value in drawn]
     figure.update_layout(
         title=title,
-        yaxis=axis_format(unit),
-        xaxis={"title": x_title},
+        yaxis=value_axis(unit, heights),
+        xaxis=month_axis(positions, lang, title=x_title) if x == "month" else count_axis(positions, title=x_title),
         barmode="stack" if kind == "bar" else None,
         legend={"orientation": "h", "y": -0.3 if x_title else -0.15},
     )

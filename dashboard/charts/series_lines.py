@@ -12,7 +12,8 @@ from datetime import date
 import plotly.graph_objects as go
 import polars as pl
 
-from dashboard.charts.components import axis_format, style_figure
+from dashboard.charts.axes import month_axis, value_axis
+from dashboard.charts.components import style_figure
 from dashboard.charts.reference_line import add_reference
 from dashboard.text.formatting import format_month, format_value
 
@@ -33,9 +34,11 @@ def series_figure(
         return None
     additive = unit in ("count", "vnd")
     figure = go.Figure()
+    drawn: list[float | None] = []
     for index, series in enumerate(frame["series"].unique(maintain_order=True).to_list()):
         rows = dict(frame.filter(pl.col("series") == series).select("month", "value").iter_rows())
         values = [rows.get(month, 0.0 if additive else None) for month in months]
+        drawn.extend(values)
         figure.add_trace(
             go.Scatter(
                 x=list(months),
@@ -50,8 +53,8 @@ def series_figure(
         )
     figure.update_layout(
         title=title,
-        yaxis={**axis_format(unit), "rangemode": "tozero"},
-        xaxis={"title": None},
+        yaxis=value_axis(unit, [*drawn, *([reference[0]] if reference else [])]),
+        xaxis=month_axis(months, lang),
         legend={"orientation": "h", "y": -0.15},
         showlegend=frame["series"].n_unique() > 1,
     )

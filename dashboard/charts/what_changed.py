@@ -18,7 +18,7 @@ import polars as pl
 
 from dashboard.charts.components import delta_text, measure_label
 from dashboard.frame.filter_options import FilterOptions
-from dashboard.text.formatting import format_value
+from dashboard.text.formatting import format_month, format_month_range, format_value
 from dashboard.text.strings import t, value_label
 
 TOP = 5
@@ -129,11 +129,27 @@ def sentences(frame: pl.DataFrame, measures: dict, options: FilterOptions, lang:
     return [sentence(movement, measures, options, lang) for movement in rank_movements(frame, measures, top)]
 
 
-def what_changed_panel(view, measures: dict, frame: pl.DataFrame) -> None:
-    """The heading, five sentences (or a plain "nothing notable"), and the filter caption."""
+def no_earlier_period(view) -> str:
+    """Said when the comparison period starts before the data: nothing to compare with."""
+    comparison = view.filters.comparison_filters()
+    return t(
+        "what_changed_no_earlier",
+        view.lang,
+        start=format_month(view.options.months[0], view.lang),
+        comparison=format_month_range(comparison.start_month, comparison.end_month, view.lang),
+    )
+
+
+def what_changed_panel(view, measures: dict, frame: pl.DataFrame | None) -> None:
+    """The heading, five sentences (or a plain "nothing notable"), and the filter caption.
+    frame None: the data holds no comparison period, which is said instead of "no change"."""
     import streamlit as st
 
     st.subheader(t("what_changed", view.lang))
+    if frame is None:
+        st.markdown(no_earlier_period(view))
+        st.caption(view.description)
+        return
     lines = sentences(frame, measures, view.options, view.lang)
     if lines:
         st.markdown("\n".join(f"{index}. {line}" for index, line in enumerate(lines, start=1)))

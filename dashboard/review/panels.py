@@ -17,6 +17,7 @@ import streamlit as st
 
 from dashboard.access import audit
 from dashboard.access.exports import audited
+from dashboard.charts.axes import value_axis
 from dashboard.charts.components import GOOD_COLOUR, style_figure
 from dashboard.frame import session
 from dashboard.frame.url_state import to_params
@@ -42,7 +43,7 @@ from dashboard.review.targets_io import (
     replace_targets,
     targets_select,
 )
-from dashboard.text.formatting import format_month, format_number, now_local
+from dashboard.text.formatting import count_text, format_month, format_month_range, format_number, now_local
 from dashboard.text.strings import t
 from queries.engine import resolve_url
 from queries.metrics import MEASURES
@@ -182,9 +183,24 @@ def uplift_figure(frame: pl.DataFrame, lang: str) -> go.Figure:
         )
     )
     figure.update_layout(
-        title=t("review_chart_uplift", lang), xaxis={"tickformat": ".1%"}, yaxis={"autorange": "reversed"}
+        title=t("review_chart_uplift", lang),
+        # the intervals count too: an uplift whose interval reaches below zero gets a negative side
+        xaxis=value_axis("percent", [row[name] for row in rows for name in ("uplift", "ci_low", "ci_high")]),
+        yaxis={"autorange": "reversed"},
     )
     return style_figure(figure, lang, height=90 + 40 * max(len(rows), 1))
+
+
+def campaign_window_text(data: ReviewData) -> str:
+    """The months whose targeted customers are counted: the 12-month window, or, when the data
+    starts inside it, the months since the data starts (never months without data)."""
+    window, lang = data.campaign_filters, data.lang
+    first = data.options.months[0]
+    if first <= window.start_month:
+        start, end = format_month(window.start_month, lang), format_month(window.end_month, lang)
+        return t("review_campaigns_window", lang, start=start, end=end)
+    span = format_month_range(max(first, window.start_month), window.end_month, lang)
+    return t("review_campaigns_window_data", lang, span=span)
 
 
 def what_worked_panel(data: ReviewData) -> None:
@@ -194,16 +210,8 @@ def what_worked_panel(data: ReviewData) -> None:
         [t("review_campaigns", lang), t("review_training", lang), t("review_sla", lang), t("review_care", lang)]
     )
     with campaigns:
-        window = data.campaign_filters
-        if window is not None:
-            st.caption(
-                t(
-                    "review_campaigns_window",
-                    lang,
-                    start=format_month(window.start_month, lang),
-                    end=format_month(window.end_month, lang),
-                )
-            )
+        if data.campaign_filters is not None:
+            st.caption(campaign_window_text(data))
         tables = campaign_tables(data)
         if not tables or tables[0].is_empty():
             st.info(t("review_campaigns_none", lang))
@@ -368,9 +376,9 @@ def targets_panel(view) -> None:
                     t(
                         "review_targets_done",
                         lang,
-                        rows=replaced.rows,
-                        months=replaced.months,
-                        provinces=replaced.provinces,
+                        rows=count_text("n_rows", replaced.rows, lang),
+                        months=count_text("n_months", replaced.months, lang),
+                        provinces=count_text("n_areas", replaced.provinces, lang),
                     )
                 )
         current = run(targets_select(), view.scope)

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date as babel_format_date
 from babel.numbers import format_compact_decimal, format_currency, format_decimal, format_percent
 
-from dashboard.text.strings import t
+from dashboard.text.strings import TEXT, t
 
 VIETNAM_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MISSING = "—"
@@ -41,6 +41,14 @@ def format_number(value: float | None, lang: str, decimals: int = 0) -> str:
     if value is None:
         return MISSING
     return format_decimal(value, _pattern(decimals), locale=locale_for(lang))
+
+
+def count_text(key: str, count: int, lang: str) -> str:
+    """A counted noun: "1 month", "13 months", "1.250 dòng". The key (dashboard/text/strings.py)
+    names the plural and key + "_one" the singular, used for exactly one; Vietnamese has no
+    plural, so both of its forms read the same."""
+    singular = f"{key}_one"
+    return t(singular if count == 1 and singular in TEXT else key, lang, count=format_number(count, lang))
 
 
 def format_vnd(value: float | None, lang: str) -> str:

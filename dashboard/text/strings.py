@@ -115,6 +115,13 @@ TEXT: dict[str, tuple[str, str]] = {
         "provinces: {items}",
     ),
     "notice_more_items": ("và {count} mục khác", "and {count} more"),
+    # Counted nouns (formatting.count_text): Vietnamese has no plural; English says "1 month", "2 months".
+    "n_months": ("{count} tháng", "{count} months"),
+    "n_months_one": ("{count} tháng", "{count} month"),
+    "n_rows": ("{count} dòng", "{count} rows"),
+    "n_rows_one": ("{count} dòng", "{count} row"),
+    "n_areas": ("{count} địa bàn", "{count} areas"),
+    "n_areas_one": ("{count} địa bàn", "{count} area"),
     "no_data": (
         "Không có dữ liệu cho bộ lọc đã chọn: {filters}. Hãy mở rộng bộ lọc.",
         "No data for the chosen filters: {filters}. Try widening them.",
@@ -140,6 +147,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "what_changed_none": (
         "Không có thay đổi đáng kể so với kỳ so sánh.",
         "No notable change against the comparison period.",
+    ),
+    "what_changed_no_earlier": (
+        "Chưa có kỳ trước để so sánh: dữ liệu bắt đầu từ {start}, còn kỳ so sánh là {comparison}.",
+        "There is no earlier period to compare with: the data starts in {start} and the comparison period is "
+        "{comparison}.",
     ),
     "change_sentence_up": (
         "{measure} {where} tăng từ {before} lên {after} ({delta}).",
@@ -204,8 +216,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "share": ("Tỷ trọng", "Share"),
     "revenue_12m": ("Doanh thu 12 tháng", "Revenue, 12 months"),
     "trend_wider": (
-        "{months} tháng đến hết {end} (rộng hơn kỳ đã chọn) · {filters}",
-        "{months} months to {end} (wider than the chosen period) · {filters}",
+        "{months} đến hết {end} (rộng hơn kỳ đã chọn) · {filters}",
+        "{months} to {end} (wider than the chosen period) · {filters}",
     ),
     "cust_mix": ("Cơ cấu khách hàng", "Customer mix"),
     "cust_mix_by": ("Phân theo", "Break down by"),
@@ -288,6 +300,18 @@ TEXT: dict[str, tuple[str, str]] = {
         "Share still active N months after the activation month",
     ),
     "churn_survival_title": ("Đường sống sót theo nhóm khách hàng", "Survival curves by segment"),
+    "churn_survival_note": (
+        "Ước lượng Kaplan–Meier: tỷ lệ còn hoạt động N tháng sau tháng kích hoạt, với khách hàng kích hoạt trong "
+        "{span}: ở mỗi tháng, tỷ lệ ở lại của những khách hàng còn được theo dõi, nhân dồn qua các tháng; khách hàng "
+        "còn hoạt động được theo dõi đến hết {end} (dữ liệu bị cắt tại đó)",
+        "Kaplan–Meier estimate: share still active N months after the activation month, for customers activated "
+        "in {span}: at each month, the share staying among the customers still followed, multiplied over the "
+        "months; customers still active are followed until the end of {end} (censored there)",
+    ),
+    "churn_cohorts_need_months": (
+        "Cần ít nhất {need} dữ liệu để theo dõi khách hàng theo tháng kích hoạt; dữ liệu đến hết {end} có {have}.",
+        "Cohorts need at least {need} of data to be followed; the data up to {end} holds {have}.",
+    ),
     "months_after": ("Số tháng sau kích hoạt", "Months after activation"),
     "cohort": ("Tháng kích hoạt", "Activation month"),
     "still_active": ("Còn hoạt động", "Still active"),
@@ -434,6 +458,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "review_campaigns_window": (
         "Khách hàng được chọn từ {start} đến {end} (ít nhất 12 tháng, vì kết quả cần 90 ngày).",
         "Customers targeted from {start} to {end} (at least 12 months, as the outcome takes 90 days).",
+    ),
+    "review_campaigns_window_data": (
+        "Khách hàng được chọn trong {span}, từ khi dữ liệu bắt đầu (kết quả cần 90 ngày).",
+        "Customers targeted in {span}, since the data starts (the outcome takes 90 days).",
     ),
     "review_campaigns_none": (
         "Không có chiến dịch giữ chân nào trong khoảng thời gian này.",
@@ -586,8 +614,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "review_targets_upload": ("Tệp mục tiêu (CSV hoặc Excel)", "Targets file (CSV or Excel)"),
     "review_targets_apply": ("Thay thế mục tiêu", "Replace targets"),
     "review_targets_done": (
-        "Đã thay thế mục tiêu: {rows} dòng cho {months} tháng và {provinces} địa bàn.",
-        "Targets replaced: {rows} rows for {months} months and {provinces} areas.",
+        "Đã thay thế mục tiêu: {rows} cho {months} và {provinces}.",
+        "Targets replaced: {rows} for {months} and {provinces}.",
     ),
     "review_targets_rejected": ("Tệp bị từ chối, không có thay đổi nào:", "The file was rejected; nothing changed:"),
     "review_targets_download_csv": ("Tải mục tiêu hiện tại (CSV)", "Download current targets (CSV)"),
@@ -741,8 +769,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "debt_trend": ("Diễn biến nợ quá hạn", "Debt over time"),
     "debt_trend_title": ("Nợ quá hạn cuối mỗi tháng theo tuổi nợ", "Debt at each month end by age"),
     "debt_trend_caption": (
-        "{span}: {months} tháng đến hết kỳ, không theo tháng bắt đầu của bộ lọc kỳ · {filters}",
-        "{span}: the {months} months to the period end, whatever the period filter's start · {filters}",
+        "{span}: {months} đến hết kỳ, không theo tháng bắt đầu của bộ lọc kỳ · {filters}",
+        "{span}: the {months} to the period end, whatever the period filter's start · {filters}",
     ),
     "debt_collection": ("Thu cước và số ngày thu tiền", "Collection and days sales outstanding"),
     "debt_pipeline": ("Khóa và thanh lý do nợ cước", "Blocks and terminations for non-payment"),
@@ -780,6 +808,12 @@ TEXT: dict[str, tuple[str, str]] = {
         "nhân viên quản lý khách hàng xử lý.",
         "Enterprise and government accounts with debt at the period's last day, largest first, for the account "
         "managers to act on.",
+    ),
+    "debt_nothing_due_yet": (
+        "Chưa có hóa đơn nào đến hạn thanh toán đến hết {end}: hóa đơn sớm nhất trong dữ liệu đến hạn ngày "
+        "{first_due}. Nợ cước và tỷ lệ thu cước có số liệu từ tháng hóa đơn đầu tiên đến hạn.",
+        "No bill had fallen due by the end of {end}: the earliest bill in the data falls due on {first_due}. "
+        "Debt and collection figures start with the month the first bill falls due.",
     ),
     "debt_largest_none": (
         "Bộ lọc nhóm khách hàng hiện tại không gồm doanh nghiệp hay cơ quan nhà nước.",

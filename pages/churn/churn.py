@@ -131,34 +131,38 @@ for row in (data.WHO_DIMENSIONS[:2], data.WHO_DIMENSIONS[2:]):
             )
 
 st.subheader(t("churn_cohorts", lang))
-left, right = st.columns(2)
-with left:
-    heatmap(
-        data.cohort_frame(view),
-        "cohort",
-        "months_after",
-        "percent",
-        1,
-        lang,
-        t("churn_cohort_title", lang),
-        wider,
-        key="churn_cohorts",
-        row_label=lambda month: format_month(month, lang),
-        row_title=t("cohort", lang),
-        column_title=t("months_after", lang),
-    )
-with right:
-    series_chart(
-        data.survival_frame(view),
-        "percent",
-        lang,
-        t("churn_survival_title", lang),
-        data.segment_series_labels(lang),
-        wider,
-        key="churn_survival",
-        x="months_after",
-        x_title=t("months_after", lang),
-    )
+if not data.cohorts_readable(view):
+    st.info(data.cohort_note(view))
+    st.caption(wider)
+else:
+    left, right = st.columns(2)
+    with left:
+        heatmap(
+            data.cohort_frame(view),
+            "cohort",
+            "months_after",
+            "percent",
+            1,
+            lang,
+            t("churn_cohort_title", lang),
+            wider,
+            key="churn_cohorts",
+            row_label=lambda month: format_month(month, lang),
+            row_title=t("cohort", lang),
+            column_title=t("months_after", lang),
+        )
+    with right:
+        series_chart(
+            data.survival_frame(view),
+            "percent",
+            lang,
+            t("churn_survival_title", lang),
+            data.segment_series_labels(lang),
+            data.survival_caption(view),
+            key="churn_survival",
+            x="months_after",
+            x_title=t("months_after", lang),
+        )
 
 st.subheader(t("churn_debt", lang))
 kpi_cards(data.debt_cards(view), lang, view.filters.comparison, caption)

@@ -12,7 +12,7 @@ from dashboard.charts.components import KpiCard
 from dashboard.charts.measure_cards import DerivedMeasure, has_comparison, registry_cards
 from dashboard.frame.session import View
 from dashboard.frame.warehouse import run
-from dashboard.text.formatting import format_month
+from dashboard.text.formatting import count_text, format_month, format_month_range
 from dashboard.text.labels import dimension_label, member_label
 from dashboard.text.strings import TEXT, t, value_label
 from dashboard.text.table_text import shown_table
@@ -26,6 +26,7 @@ from queries.churn import (
     churn_trend_select,
     cohort_retention_select,
     involuntary_share_select,
+    kaplan_meier,
     port_balance_select,
     port_flow_select,
     port_out_requests_select,
@@ -52,6 +53,9 @@ CARD_MEASURES: tuple[str, ...] = (
     "port_ins",
     "net_port",
 )
+# A cohort heat map or survival curve needs cohorts followed for some months: with fewer
+# months of data the page says so instead of drawing one or two cells.
+COHORT_MIN_MONTHS = 3
 WHO_DIMENSIONS: tuple[str, ...] = ("age_band", "segment", "tenure_band", "area_type")
 FLOW_SOURCES: tuple[str, ...] = ("segment", "macro_region")
 ORDER: dict[str, tuple[str, ...]] = {
@@ -94,14 +98,22 @@ def _trimmed(frame: pl.DataFrame, view: View, column: str = "month") -> pl.DataF
     return frame.filter(pl.col(column) >= view.options.months[0])
 
 
+def trend_months(view: View) -> int:
+    """How many months the trends and cohorts read: the TREND_MONTHS months ending with the
+    period's end month, from the first month of data on."""
+    return min(TREND_MONTHS, sum(1 for month in view.options.months if month <= view.filters.end_month))
+
+
 def trend_caption(view: View) -> str:
-    """Caption of the trends and cohorts: they read a wider range than the chosen period."""
-    first = max(view.options.months[0], add_months(view.filters.end_month, -(TREND_MONTHS - 1)))
-    months = (view.filters.end_month.year - first.year) * 12 + view.filters.end_month.month - first.month + 1
+    """Caption of the trends and cohorts: they read a wider range than the chosen period
+    (said with the number of months), unless the data holds no more than the period."""
+    months = trend_months(view)
+    if months <= view.filters.month_count:
+        return view.description
     return t(
         "trend_wider",
         view.lang,
-        months=months,
+        months=count_text("n_months", months, view.lang),
         end=format_month(view.filters.end_month, view.lang),
         filters=view.description,
     )
@@ -263,16 +275,49 @@ def churn_by_frame(view: View, dimension: str) -> pl.DataFrame:
 # --- cohorts ------------------------------------------------------------------------------
 
 
+def cohorts_readable(view: View) -> bool:
+    """Enough months of data for a cohort to be followed (COHORT_MIN_MONTHS). The cohorts are
+    the activation months of the trend range from the first month of data on: a cohort
+    activated before the data started would hold only the customers still there then."""
+    return trend_months(view) >= COHORT_MIN_MONTHS
+
+
+def cohort_note(view: View) -> str:
+    """Said instead of the cohort charts when the data is too short to follow a cohort."""
+    return t(
+        "churn_cohorts_need_months",
+        view.lang,
+        need=count_text("n_months", COHORT_MIN_MONTHS, view.lang),
+        have=count_text("n_months", trend_months(view), view.lang),
+        end=format_month(view.filters.end_month, view.lang),
+    )
+
+
 def cohort_frame(view: View) -> pl.DataFrame:
     """[cohort, months_after, customers, active, value]: activation cohorts with data."""
-    frame = run(cohort_retention_select(view.filters, view.scope), view.scope)
-    return _trimmed(frame, view, "cohort")
+    months = trend_months(view)
+    return run(cohort_retention_select(view.filters, view.scope, months), view.scope)
 
 
 def survival_frame(view: View) -> pl.DataFrame:
-    """[series (segment), months_after, customers, active, value]: pooled survival by segment."""
-    frame = run(survival_select(view.filters, view.scope, "segment"), view.scope)
-    return frame.rename({"segment": "series"})
+    """[series (segment), months_after, at_risk, churned, value]: Kaplan–Meier survival by
+    segment over the same cohorts as the heat map (customers still active are censored at
+    the period end)."""
+    months = trend_months(view)
+    risk_sets = run(survival_select(view.filters, view.scope, "segment", months), view.scope)
+    return kaplan_meier(risk_sets, "segment").rename({"segment": "series"})
+
+
+def survival_caption(view: View) -> str:
+    """What the survival curve is (Kaplan–Meier, which cohorts, censored where), then the filters."""
+    first = add_months(view.filters.end_month, -(trend_months(view) - 1))
+    note = t(
+        "churn_survival_note",
+        view.lang,
+        span=format_month_range(first, view.filters.end_month, view.lang),
+        end=format_month(view.filters.end_month, view.lang),
+    )
+    return f"{note} · {view.description}"
 
 
 def segment_series_labels(lang: str) -> dict[str, str]:

@@ -19,7 +19,7 @@ from dashboard.charts.trend_window import registry_trend, trend_caption, trend_s
 from dashboard.frame.session import View
 from dashboard.frame.warehouse import run
 from dashboard.text.code_labels import labels_of, list_labels
-from dashboard.text.formatting import format_month_range
+from dashboard.text.formatting import count_text, format_date, format_month, format_month_range
 from dashboard.text.strings import t, value_label
 from queries import debt as q
 from queries.filters import add_months
@@ -61,6 +61,21 @@ def nothing_selected(cards: list[KpiCard]) -> bool:
         values.get("collection_rate") is None
         and not values.get("outstanding_debt")
         and not values.get("frequent_debtors")
+    )
+
+
+def nothing_due_note(view: View) -> str | None:
+    """When no bill of the customers in view had fallen due by the period's last day (one
+    month of data: its bills fall due the month after), the sentence that says so; None
+    when bills were due and the filters simply select nobody who owes or pays."""
+    first_due = run(q.first_due_select(view.filters, view.scope), view.scope)["first_due_on"][0]
+    if first_due is None or first_due <= q.period_last_day(view.filters):
+        return None
+    return t(
+        "debt_nothing_due_yet",
+        view.lang,
+        end=format_month(view.filters.end_month, view.lang),
+        first_due=format_date(first_due, view.lang),
     )
 
 
@@ -125,7 +140,7 @@ def ageing_trend_figure(view: View) -> tuple[go.Figure | None, str]:
         "debt_trend_caption",
         lang,
         span=format_month_range(months[0], months[-1], lang),
-        months=len(months),
+        months=count_text("n_months", len(months), lang),
         filters=view.description,
     )
     return figure, caption

@@ -15,7 +15,7 @@ view = current_view()
 lang, caption = view.lang, view.description
 cards = registry_cards(view, data.HEADLINE_KPIS)
 if data.nothing_selected(cards):
-    st.info(t("no_data", lang, filters=caption))
+    st.info(data.nothing_due_note(view) or t("no_data", lang, filters=caption))
     st.stop()
 kpi_cards(cards, lang, view.filters.comparison, caption)
 

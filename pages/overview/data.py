@@ -94,8 +94,9 @@ def map_frame(view: View, measure_name: str) -> pl.DataFrame:
     )
 
 
-def movements_frame(view: View) -> pl.DataFrame:
-    """Each KPI by province and by segment, in the period and the comparison period."""
+def movements_frame(view: View) -> pl.DataFrame | None:
+    """Each KPI by province and by segment, in the period and the comparison period; None
+    when the comparison period starts before the data (there is nothing to compare with)."""
     if not has_comparison(view):
-        return pl.DataFrame()
+        return None
     return run(what_changed_select(view.filters, view.scope, names=CHANGE_MEASURES), view.scope)

@@ -15,6 +15,7 @@ from queries.churn import (
     churn_trend_select,
     cohort_retention_select,
     involuntary_share_select,
+    kaplan_meier,
     port_balance_select,
     port_flow_select,
     port_ins_by_competitor_select,
@@ -191,11 +192,14 @@ def test_cohort_retention_and_survival(db, case):
         assert (customers, active) == expected[(cohort, after)], (cohort, after)
         assert_close(value, active / customers, f"{cohort}+{after}")
     assert got["months_after"].max() == TREND - 1
-    survival = run(survival_select(filters, scope, "segment", TREND), connection)
-    expected = ref.cohorts(raw, filters, scope, TREND, by="segment")
+    survival = kaplan_meier(run(survival_select(filters, scope, "segment", TREND), connection), "segment")
+    expected = ref.kaplan_meier(raw, filters, scope, TREND, "segment")
     assert survival.height == len(expected)
-    for segment, after, customers, active, _ in survival.iter_rows():
-        assert (customers, active) == expected[(segment, after)], (segment, after)
+    for segment, after, _, _, value in survival.iter_rows():
+        assert_close(value, expected[(segment, after)], f"{segment}+{after}")
+    for _, curve in survival.group_by("segment"):
+        values = curve.sort("months_after")["value"].to_list()
+        assert all(later <= earlier for earlier, later in zip(values, values[1:], strict=False)), "never rises"
     first = survival.filter(pl.col("months_after") == 0)
     assert (first["value"] > 0.9).all(), "almost everyone is still active at the end of the activation month"
 

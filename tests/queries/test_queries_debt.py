@@ -15,6 +15,7 @@ from queries.debt import (
     ORGANISATION_SEGMENTS,
     block_pipeline_select,
     customer_debt_rows,
+    first_due_select,
     frequent_debtor_list_select,
     frequent_debtor_summary_select,
     largest_debtors_select,
@@ -141,6 +142,17 @@ def test_frequent_debtors_equal_polars(warehouse_url, connections, case):
     assert listed["late_bills"].to_list() == ordered["late_bills"].to_list()
     assert listed["debt_vnd"].to_list() == ordered["debt_vnd"].to_list()
     assert listed.filter(pl.col("churn_type") == "involuntary").height == churned.height
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_first_due_date_equals_polars(warehouse_url, connections, case):
+    """The earliest due date of a bill of the customers in view (the Debt page says nothing
+    is owed before it)."""
+    filters, scope = CASES[case]
+    ctx = make_context(load_raw(warehouse_url), filters, scope)
+    in_view = ctx.raw["bills"].join(ctx.cust.select("customer_id"), on="customer_id")
+    got = run(first_due_select(filters, scope), connect(connections, warehouse_url))["first_due_on"][0]
+    assert got == in_view["due_on"].min() is not None
 
 
 def test_frequent_debtors_churn_involuntarily_in_the_seeded_data(warehouse_url, connections):
