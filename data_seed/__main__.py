@@ -84,6 +84,7 @@ def parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="write the warehouse as one folder of import files per month")
     export.add_argument("directory", type=Path, help="directory to write the month folders (YYYY-MM) into")
     export.add_argument("--url", help="warehouse URL (default: WAREHOUSE_URL, secrets, var/warehouse.duckdb)")
+    export.add_argument("--only", type=month, metavar="YYYY-MM", help="write this month's folder only")
     refresh = commands.add_parser(
         "refresh", help="rebuild the marts from the raw tables (loads and imports do it already)"
     )
@@ -141,8 +142,12 @@ def run_import(arguments: argparse.Namespace) -> int:
 
 
 def run_export(arguments: argparse.Namespace) -> int:
-    folders = export_months(resolve_url(arguments.url), arguments.directory, progress=print)
-    print(f"Wrote {len(folders)} month folders into {arguments.directory}.")
+    try:
+        folders = export_months(resolve_url(arguments.url), arguments.directory, only=arguments.only, progress=print)
+    except ValueError as error:
+        print(f"Nothing exported: {error}", file=sys.stderr)
+        return 1
+    print(f"Wrote {len(folders)} month folder(s) into {arguments.directory}.")
     return 0
 
 

@@ -25,6 +25,7 @@ The selects run in the warehouse; only one month of one table travels at a time.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -106,28 +107,46 @@ def table_select(table, month: date, first: bool, last: bool):
     return select(*columns).select_from(joined).where(condition).order_by(*key)
 
 
-def export_months(url: str, directory: Path, *, progress: Callable[[str], None] = lambda message: None) -> list[Path]:
-    """Write one folder per month of data (``YYYY-MM``) under ``directory``; the folders."""
+def export_months(
+    url: str,
+    directory: Path,
+    *,
+    only: date | None = None,
+    progress: Callable[[str], None] = lambda message: None,
+) -> list[Path]:
+    """Write one folder per month of data (``YYYY-MM``) under ``directory``, or only the folder
+    of ``only``; the folders written."""
     engine = create_engine(normalise_url(url))
     folders = []
     try:
-        with engine.connect() as connection:
+        with engine.connect() as connection, warnings.catch_warnings():
+            # Polars suggests DuckDB's own Arrow path; one month of one table at a time is fine.
+            warnings.filterwarnings("ignore", message="Arrow output on a DB-API result")
             first_month = connection.execute(select(func.min(t.revenue_monthly.c.revenue_month))).scalar_one()
             last_month = connection.execute(select(func.max(t.revenue_monthly.c.revenue_month))).scalar_one()
             if first_month is None:
                 raise ValueError("the warehouse holds no revenue, so it has no months to export")
             month = first_month
             while month <= last_month:
-                folder = directory / f"{month:%Y-%m}"
-                folder.mkdir(parents=True, exist_ok=True)
-                for table in IMPORTED_TABLES:
-                    statement = table_select(table, month, month == first_month, month == last_month)
-                    frame = pl.read_database(statement, connection=connection, infer_schema_length=None)
-                    if frame.height:
-                        frame.write_csv(folder / f"{table.name}.csv", datetime_format="%Y-%m-%d %H:%M:%S%.6f")
-                folders.append(folder)
-                progress(f"exported {month:%Y-%m}")
+                if only is None or month == only:
+                    folders.append(
+                        write_folder(connection, directory, month, month == first_month, month == last_month)
+                    )
+                    progress(f"exported {month:%Y-%m}")
                 month = add_months(month, 1)
     finally:
         engine.dispose()
+    if only is not None and not folders:
+        raise ValueError(f"the warehouse has no data for {only:%Y-%m} ({first_month:%Y-%m} … {last_month:%Y-%m})")
     return folders
+
+
+def write_folder(connection, directory: Path, month: date, first: bool, last: bool) -> Path:
+    folder = directory / f"{month:%Y-%m}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for table in IMPORTED_TABLES:
+        statement = table_select(table, month, first, last)
+        frame = pl.read_database(statement, connection=connection, infer_schema_length=None)
+        if frame.height:
+            frame.write_csv(folder / f"{table.name}.csv", datetime_format="%Y-%m-%d %H:%M:%S%.6f")
+    return folder

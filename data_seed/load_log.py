@@ -24,11 +24,16 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import create_engine, insert, inspect
 
-from data_seed.ddl import now_in_vietnam
+from data_seed.generate_calendar import VIETNAM
 from queries.engine import duckdb_path, is_duckdb, normalise_url
 from queries.tables import load_log
 
 ATTEMPTS_SUFFIX = ".attempts.jsonl"
+
+
+def now_in_vietnam() -> str:
+    """To the microsecond: loads a second apart must still sort in the order they ran."""
+    return datetime.now(VIETNAM).replace(tzinfo=None).isoformat(timespec="microseconds")
 
 
 def loaded_by() -> str:

@@ -6,9 +6,10 @@ The extracts are written here, byte for byte, the way the operator's tools save 
 (Excel's UTF-8 with a byte order mark, its UTF-16 "Unicode text", an old Windows program's
 windows-1258 with its decomposed Vietnamese letters).
 
-Note for the import format: these extracts still carry an integer id column (MaKH →
-customer_id) beside the operator's text key (SoThueBao → customer_key); when files name
-customers by customer_key only, MaKH goes and the fact extracts map SoThueBao instead.
+The extracts name customers only by the operator's text key (SoThueBao → customer_key), in
+the customers extract and in the fact extracts alike, as the import format does; the warehouse
+gives the ids (data_seed/customer_keys.py), and the tests work those out from the rule itself
+(``ids_in_an_empty_warehouse``) or compare by customer_key.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ from tests.warehouse_files import read_table, warehouse_checksum
 TODAY = date(2026, 11, 15)
 
 CUSTOMER_HEADER = (
-    "MaKH",
     "SoThueBao",
     "HoTen",
     "GioiTinh",
@@ -53,24 +53,24 @@ CUSTOMER_HEADER = (
     "NgayRoiMang",
 )
 CUSTOMER_ROWS = (
-    ("1", "KH-0001", "Nguyễn Thị Hồng", "Nữ", "1992", "01", "Thành thị", "14/12/2023", "Có", "Không", "Không",
+    ("KH-0001", "Nguyễn Thị Hồng", "Nữ", "1992", "01", "Thành thị", "14/12/2023", "Có", "Không", "Không",
      "Đang hoạt động", ""),
-    ("2", "KH-0002", "Trần Văn Đức", "Nam", "1985", "79", "Nông thôn", "02/01/2022", "Có", "Có", "Không",
+    ("KH-0002", "Trần Văn Đức", "Nam", "1985", "79", "Nông thôn", "02/01/2022", "Có", "Có", "Không",
      "Đã rời mạng", "03/10/2026"),
-    ("3", "KH-0003", "Lê Hoàng Yến", "Không rõ", "1979", "48", "Miền núi", "03/01/2021", "Không", "Có", "Có",
+    ("KH-0003", "Lê Hoàng Yến", "Không rõ", "1979", "48", "Miền núi", "03/01/2021", "Không", "Có", "Có",
      "Đang hoạt động", ""),
-    ("4", "KH-0004", "Đặng Quốc Bảo", "Nam", "1988", "31", "Hải đảo", "09/10/2024", "Có", "Có", "Có",
+    ("KH-0004", "Đặng Quốc Bảo", "Nam", "1988", "31", "Hải đảo", "09/10/2024", "Có", "Có", "Có",
      "Đã rời mạng", "20/08/2026"),
-    ("5", "KH-0005", "Phan Thị Mỹ Duyên", "Nữ", "2001", "92", "Miền núi", "14/09/2025", "Có", "Không", "Không",
+    ("KH-0005", "Phan Thị Mỹ Duyên", "Nữ", "2001", "92", "Miền núi", "14/09/2025", "Có", "Không", "Không",
      "Đang hoạt động", ""),
 )  # fmt: skip
-CHURN_HEADER = ("MaKH", "NgayRoiMang", "LoaiRoiMang", "LyDo", "ChuyenSang")
+CHURN_HEADER = ("SoThueBao", "NgayRoiMang", "LoaiRoiMang", "LyDo", "ChuyenSang")
 CHURN_ROWS = (
-    ("2", "03/10/2026", "Tự nguyện", "Giá cước cao", "Đối thủ khác"),
-    ("4", "20/08/2026", "Tự nguyện", "Lý do cá nhân", "MobiFone"),
+    ("KH-0002", "03/10/2026", "Tự nguyện", "Giá cước cao", "Đối thủ khác"),
+    ("KH-0004", "20/08/2026", "Tự nguyện", "Lý do cá nhân", "MobiFone"),
 )
-REVENUE_HEADER = ("MaKH", "DoanhThu")
-REVENUE_ROWS = (("1", "189.000,00"), ("3", "1.020.500"), ("5", "49.000"))
+REVENUE_HEADER = ("SoThueBao", "DoanhThu")
+REVENUE_ROWS = (("KH-0001", "189.000,00"), ("KH-0003", "1.020.500"), ("KH-0005", "49.000"))
 
 MAPPING = """
 [defaults]
@@ -84,7 +84,6 @@ encoding = "{encoding}"
 delimiter = "{delimiter}"
 
 [tables.customers.columns]
-MaKH = "customer_id"
 SoThueBao = "customer_key"
 HoTen = "full_name"
 GioiTinh = "gender"
@@ -120,7 +119,7 @@ encoding = "windows-1258"
 delimiter = ";"
 
 [tables.churn_events.columns]
-MaKH = "customer_id"
+SoThueBao = "customer_key"
 NgayRoiMang = "churned_on"
 LoaiRoiMang = "churn_type"
 LyDo = ["reason", "reason_text"]
@@ -145,7 +144,7 @@ decimal = ","
 thousands = "."
 
 [tables.revenue_monthly.columns]
-MaKH = "customer_id"
+SoThueBao = "customer_key"
 DoanhThu = "revenue_vnd"
 
 [tables.revenue_monthly.constants]
@@ -204,6 +203,25 @@ def rows_of(validated: Validated, table: str, *columns: str) -> list[tuple]:
     return validated.frames[table].sort(ROW).select(columns).rows()
 
 
+def ids_in_an_empty_warehouse(keys: list[str]) -> dict[str, int]:
+    """The ids an empty warehouse gives these keys, worked out here from the rule of the
+    import format (docs/import.md), not by the importer's code: a key that is a plain whole
+    number (no leading zero) keeps that number; every other key gets the next id above the
+    highest, in the order the keys first appear."""
+    keys = list(dict.fromkeys(keys))
+    numbers = {key: int(key) for key in keys if key.isascii() and key.isdigit() and not key.startswith("0")}
+    next_id = max(numbers.values(), default=0) + 1
+    ids = {}
+    for key in keys:
+        if key in numbers:
+            ids[key] = numbers[key]
+        else:
+            ids[key] = next_id
+            next_id += 1
+    return ids
+
+
+KEYS = [row[0] for row in CUSTOMER_ROWS]
 NAMES = ["Nguyễn Thị Hồng", "Trần Văn Đức", "Lê Hoàng Yến", "Đặng Quốc Bảo", "Phan Thị Mỹ Duyên"]
 
 
@@ -239,7 +257,7 @@ def test_vietnamese_text_is_read_correctly_in_every_encoding(tmp_path, writer, e
 def test_windows_1252_extract(tmp_path):
     # Windows-1252 holds "José Müller", "Nông thôn" and "Có", not most Vietnamese letters.
     rows = tuple(
-        (*row[:2], "José Müller", "Nam", *row[4:6], "Nông thôn", row[7], "Có", "Có", "Không", "Active", "")
+        (row[0], "José Müller", "Nam", *row[3:5], "Nông thôn", row[6], "Có", "Có", "Không", "Active", "")
         for row in CUSTOMER_ROWS
     )
     mapping = MAPPING.replace('"Đang hoạt động" = "active"', '"Đang hoạt động" = "active", Active = "active"')
@@ -278,8 +296,7 @@ def test_renames_constants_and_value_maps_reach_their_columns(tmp_path):
     customers = validated.frames["customers"].sort(ROW)
     assert customers.get_column(ROW).to_list() == [2, 3, 4, 5, 6]  # lines of the extract
     first = customers.row(0, named=True)
-    assert {name: first[name] for name in ("customer_id", "customer_key", "birth_year", "province_code")} == {
-        "customer_id": 1,
+    assert {name: first[name] for name in ("customer_key", "birth_year", "province_code")} == {
         "customer_key": "KH-0001",
         "birth_year": 1992,
         "province_code": "01",
@@ -295,14 +312,37 @@ def test_renames_constants_and_value_maps_reach_their_columns(tmp_path):
 
 def test_one_column_feeds_the_code_and_keeps_the_operators_wording(tmp_path):
     validated = clean(validate(tmp_path, write_extract(tmp_path)))
-    assert rows_of(validated, "churn_events", "customer_id", "reason", "reason_text", "ported_to") == [
-        (2, "price", "Giá cước cao", "unknown"),
-        (4, "other", "Lý do cá nhân", "mobifone"),
+    assert rows_of(validated, "churn_events", "customer_key", "reason", "reason_text", "ported_to") == [
+        ("KH-0002", "price", "Giá cước cao", "unknown"),
+        ("KH-0004", "other", "Lý do cá nhân", "mobifone"),
+    ]
+
+
+def test_the_key_column_names_customers_in_every_extract_and_the_warehouse_gives_the_ids(tmp_path):
+    # Keys as operators write them: text, numbers, and a subscriber number with its leading zero.
+    keys = ["KH-0001", "42", "0912345678", "7", "KH-0005"]
+    rows = tuple((key, *row[1:]) for key, row in zip(keys, CUSTOMER_ROWS, strict=True))
+    mapping = write_extract(tmp_path, customers=rows)
+    churn = csv_text(CHURN_HEADER, (("42", *CHURN_ROWS[0][1:]), ("7", *CHURN_ROWS[1][1:])), ";")
+    (tmp_path / "RoiMang.csv").write_bytes(encode_windows_1258(churn))
+    revenue = (("KH-0001", "189.000,00"), ("0912345678", "1.020.500"), ("KH-0005", "49.000"))
+    (tmp_path / "DoanhThu_2026_10.csv").write_text(csv_text(REVENUE_HEADER, revenue, ";"), encoding="utf-8")
+    validated = clean(validate(tmp_path, mapping))
+    ids = ids_in_an_empty_warehouse(keys)
+    # The key is kept as written (the leading zero too), and each customer has the id the rule gives.
+    assert rows_of(validated, "customers", "customer_key", "customer_id") == [(key, ids[key]) for key in keys]
+    # Fact extracts name customers by the same key and carry that customer's id beside it.
+    assert rows_of(validated, "churn_events", "customer_id", "customer_key", "churned_on") == [
+        (ids["42"], "42", date(2026, 10, 3)),
+        (ids["7"], "7", date(2026, 8, 20)),
+    ]
+    assert rows_of(validated, "revenue_monthly", "customer_id", "customer_key") == [
+        (ids[key], key) for key, _revenue in revenue
     ]
 
 
 def test_values_mapped_to_unknown_or_by_default_are_counted_in_the_notes(tmp_path):
-    rows = (*CUSTOMER_ROWS, ("6", "KH-0006", "Vũ Thị Lan", "N", "1990", "01", "Chưa rõ", "01/02/2020", "Có",
+    rows = (*CUSTOMER_ROWS, ("KH-0006", "Vũ Thị Lan", "N", "1990", "01", "Chưa rõ", "01/02/2020", "Có",
                              "Có", "Có", "Đang hoạt động", ""))  # fmt: skip
     # A word mapped to unknown on purpose is counted with those that fell to the default.
     explicit = MAPPING.replace('"Nông thôn" = "rural"', '"Nông thôn" = "rural", "Chưa rõ" = "unknown"')
@@ -323,8 +363,8 @@ def test_values_mapped_to_unknown_or_by_default_are_counted_in_the_notes(tmp_pat
 
 def test_many_unmapped_words_are_summarised(tmp_path):
     words = [f"Vùng {index}" for index in range(8)]
-    rows = tuple((*row[:6], words[index % 8], *row[7:]) for index, row in enumerate(CUSTOMER_ROWS * 2))
-    rows = tuple((str(index + 1), f"KH-{index + 1:04}", *row[2:]) for index, row in enumerate(rows))
+    rows = tuple((*row[:5], words[index % 8], *row[6:]) for index, row in enumerate(CUSTOMER_ROWS * 2))
+    rows = tuple((f"KH-{index + 1:04}", *row[1:]) for index, row in enumerate(rows))
     notes = validate(tmp_path, write_extract(tmp_path, customers=rows)).notes
     assert (
         "customers.area_type: 10 values mapped to unknown ('Vùng 0' ×2, 'Vùng 1' ×2, 'Vùng 2' ×1, 'Vùng 3' ×1, "
@@ -362,18 +402,18 @@ def test_dates_numbers_booleans_and_a_constant_month_are_read(tmp_path):
         (date(2025, 9, 14), None, True, False),
     ]
     # '189.000,00' and '1.020.500': decimal comma, digits grouped by points, ',00' is whole.
-    assert rows_of(validated, "revenue_monthly", "customer_id", "revenue_month", "revenue_vnd") == [
-        (1, date(2026, 10, 1), 189_000),
-        (3, date(2026, 10, 1), 1_020_500),
-        (5, date(2026, 10, 1), 49_000),
+    assert rows_of(validated, "revenue_monthly", "customer_key", "revenue_month", "revenue_vnd") == [
+        ("KH-0001", date(2026, 10, 1), 189_000),
+        ("KH-0003", date(2026, 10, 1), 1_020_500),
+        ("KH-0005", date(2026, 10, 1), 49_000),
     ]
 
 
 def test_values_not_in_the_declared_formats_are_refused_with_row_column_and_value(tmp_path):
     rows = list(CUSTOMER_ROWS)
-    rows[1] = (*rows[1][:7], "2022-01-02", "Co", *rows[1][9:])  # ISO date, 'Co' without its accent
+    rows[1] = (*rows[1][:6], "2022-01-02", "Co", *rows[1][8:])  # ISO date, 'Co' without its accent
     mapping = write_extract(tmp_path, customers=tuple(rows))
-    revenue = csv_text(REVENUE_HEADER, (("1", "29.85"), ("3", "12.345,50"), ("5", "1,234")), ";")
+    revenue = csv_text(REVENUE_HEADER, (("KH-0001", "29.85"), ("KH-0003", "12.345,50"), ("KH-0005", "1,234")), ";")
     (tmp_path / "DoanhThu_2026_10.csv").write_text(revenue, encoding="utf-8")
     validated = validate(tmp_path, mapping)
     report = validated.problems.render()
@@ -449,7 +489,7 @@ GOOD_TABLE = '[tables.customers]\nfile = "KH.csv"\n'
         (
             GOOD_TABLE + '[tables.customers.columns]\ncustomerID = "customer_kee"\n',
             "mapping.toml: [tables.customers.columns] 'customerID': 'customer_kee' is not a column of customers "
-            "(its columns: customer_id, customer_key, segment,",
+            "(its columns: customer_key, segment,",
         ),
         (
             GOOD_TABLE + '[tables.customers.constants]\nsegmnt = "individual"\n',
@@ -491,8 +531,8 @@ GOOD_TABLE = '[tables.customers]\nfile = "KH.csv"\n'
             "x cannot be both a true word and a false word",
         ),
         (
-            GOOD_TABLE + 'skip = ["MaKH"]\n[tables.customers.columns]\nMaKH = "customer_id"\n',
-            "'MaKH' is both skipped and renamed",
+            GOOD_TABLE + 'skip = ["SoThueBao"]\n[tables.customers.columns]\nSoThueBao = "customer_key"\n',
+            "'SoThueBao' is both skipped and renamed",
         ),
         (
             GOOD_TABLE + '[tables.customers.columns]\nA = "full_name"\nB = "full_name"\n',
@@ -540,7 +580,7 @@ def test_mapping_and_files_that_do_not_fit_are_named(tmp_path):
     mapping = write_extract(tmp_path)
     (tmp_path / "KH_2026_11.csv").write_bytes((tmp_path / "KH_2026_10.csv").read_bytes())
     (tmp_path / "RoiMang.csv").unlink()
-    (tmp_path / "churn_events.csv").write_text("customer_id\n", encoding="utf-8")
+    (tmp_path / "churn_events.csv").write_text("customer_key\n", encoding="utf-8")
     (tmp_path / "ghi_chu.txt").write_text("hello", encoding="utf-8")
     report = validate(tmp_path, mapping).problems.render()
     assert "KH_2026_10.csv: customers is given 2 times (KH_2026_10.csv, KH_2026_11.csv)" in report
@@ -565,7 +605,7 @@ def test_columns_the_mapping_names_must_be_in_the_file(tmp_path):
     report = validate(tmp_path, mapping).problems.render()
     assert (
         "KH_2026_10.csv, column TrangThai: named in the mapping ([tables.customers.columns]) but not in the file; "
-        "its columns: MaKH, SoThueBao,"
+        "its columns: SoThueBao, HoTen,"
     ) in report
     assert (
         "RoiMang.csv, column churn_type: 2 columns of the file would become churn_type (LoaiRoiMang, churn_type): "
@@ -611,8 +651,8 @@ def test_a_misshapen_row_in_a_mapped_extract_names_its_separator(tmp_path):
     (tmp_path / "KH_2026_10.csv").write_bytes("\r\n".join(lines).encode("utf-8"))
     report = validate(tmp_path, mapping).problems.render()
     assert "KH_2026_10.csv, row 3, value '" in report
-    assert "too many fields (14 of 13): a semicolon in an unquoted value?" in report
-    assert "KH_2026_10.csv, row 5, value '" in report and "too few fields (3 of 13)" in report
+    assert "too many fields (13 of 12): a semicolon in an unquoted value?" in report
+    assert "KH_2026_10.csv, row 5, value '" in report and "too few fields (3 of 12)" in report
 
 
 def test_a_short_row_alone_in_a_decoded_extract_is_one_line(tmp_path):
@@ -622,7 +662,7 @@ def test_a_short_row_alone_in_a_decoded_extract_is_one_line(tmp_path):
     lines[3] = "\t".join(lines[3].split("\t")[:3])
     (tmp_path / "KH_2026_10.csv").write_bytes(codecs.BOM_UTF16_LE + "\r\n".join(lines).encode("utf-16-le"))
     report = validate(tmp_path, mapping).problems.render()
-    assert report == f"KH_2026_10.csv, row 4, value {lines[3]!r}: too few fields (3 of 13)"
+    assert report == f"KH_2026_10.csv, row 4, value {lines[3]!r}: too few fields (3 of 12)"
 
 
 # --- bytes that are not text: row, column and byte ------------------------------------------------
@@ -679,11 +719,21 @@ def occupied(tmp_path_factory) -> tuple[str, dict]:
 def test_a_mapped_extract_imports_into_the_warehouse(occupied):
     url, _checksum = occupied
     customers = read_table(url, "customers")
-    assert customers.get_column("full_name").to_list() == NAMES
+    ids = ids_in_an_empty_warehouse(KEYS)
+    assert customers.select("customer_id", "customer_key", "full_name").rows() == [
+        (ids[key], key, name) for key, name in zip(KEYS, NAMES, strict=True)
+    ]
     assert customers.get_column("area_type").to_list() == ["urban", "rural", "unknown", "unknown", "unknown"]
     churn = read_table(url, "churn_events")
-    assert churn.select("reason", "reason_text").rows() == [("price", "Giá cước cao"), ("other", "Lý do cá nhân")]
-    assert read_table(url, "revenue_monthly").get_column("revenue_vnd").to_list() == [189_000, 1_020_500, 49_000]
+    assert churn.select("customer_id", "reason", "reason_text").rows() == [
+        (ids["KH-0002"], "price", "Giá cước cao"),
+        (ids["KH-0004"], "other", "Lý do cá nhân"),
+    ]
+    assert read_table(url, "revenue_monthly").select("customer_id", "revenue_vnd").rows() == [
+        (ids["KH-0001"], 189_000),
+        (ids["KH-0003"], 1_020_500),
+        (ids["KH-0005"], 49_000),
+    ]
 
 
 def break_mapping(directory: Path, mapping: Path) -> None:
@@ -763,33 +813,41 @@ def test_command_line_takes_a_mapping(tmp_path, empty_duck_url):
 
 def test_the_mapping_layer_accepts_whatever_the_import_format_names(tmp_path):
     """The targets allowed come from the import format (import_column_names), never from the
-    mapping layer: given a format in which fact files name customers by customer_key, the
-    same extract maps to it."""
+    mapping layer: given a format in which churn files name customers by a subscriber number,
+    the same extract maps to it, and the real format refuses that target."""
 
-    def keyed(table):
+    def by_subscriber_number(table):
         names = import_column_names(table)
-        return (
-            tuple(name.replace("customer_id", "customer_key") for name in names) if table is t.churn_events else names
-        )
+        if table is not t.churn_events:
+            return names
+        return tuple("subscriber_number" if name == "customer_key" else name for name in names)
 
-    churn_by_key = MAPPING.replace('MaKH = "customer_id"\nNgayRoiMang', 'MaKH = "customer_key"\nNgayRoiMang')
-    mapping_path = write_extract(tmp_path, mapping=churn_by_key)
+    by_number = MAPPING.replace(
+        'SoThueBao = "customer_key"\nNgayRoiMang', 'SoThueBao = "subscriber_number"\nNgayRoiMang'
+    )
+    mapping_path = write_extract(tmp_path, mapping=by_number)
     problems = ProblemLog()
-    mapping = read_mapping(mapping_path, problems, keyed)
+    mapping = read_mapping(mapping_path, problems, by_subscriber_number)
     assert mapping is not None, problems.render()
     paths = find_mapped_files(tmp_path, mapping, problems)
     mapped = map_extract(t.churn_events, paths["churn_events"], mapping.tables["churn_events"], problems, [])
     assert mapped.frame.columns == [
         ROW,
-        "customer_key",
+        "subscriber_number",
         "churned_on",
         "churn_type",
         "reason",
         "reason_text",
         "ported_to",
     ]
-    assert mapped.frame.get_column("customer_key").to_list() == ["2", "4"]
+    assert mapped.frame.get_column("subscriber_number").to_list() == ["KH-0002", "KH-0004"]
     assert not problems
+    # The real import format has no such column: the same mapping is refused against it.
+    assert read_mapping(mapping_path, problems) is None
+    assert (
+        "mapping.toml: [tables.churn_events.columns] 'SoThueBao': 'subscriber_number' is not a column of "
+        "churn_events (its columns: customer_key,"
+    ) in problems.render()
 
 
 # --- the plain import (no mapping) names bad bytes by column too -----------------------------------
@@ -800,7 +858,8 @@ def plain_extract(tmp_path: Path) -> Path:
     validated = clean(validate(tmp_path / "mapped", write_extract(tmp_path / "mapped")))
     directory = tmp_path / "plain"
     directory.mkdir()
-    validated.frames["customers"].drop(ROW).write_csv(directory / "customers.csv")
+    # The frame is in warehouse shape; the file names customers by customer_key alone.
+    validated.frames["customers"].drop(ROW, "customer_id").write_csv(directory / "customers.csv")
     return directory
 
 

@@ -211,7 +211,7 @@ def log_in(page, username: str = "executive", password: str | None = None) -> No
     form.locator('input[type="text"]').fill(username)
     form.locator('input[type="password"]').fill(password or DEMO_PASSWORDS[username])
     form.locator('[data-testid="stFormSubmitButton"] button').click()
-    page.get_by_text(re.compile(r"^(Dữ liệu đến hết|Data through) \d\d/\d\d/\d{4}$")).wait_for(timeout=LOGIN_MS)
+    page.get_by_text(re.compile(r"^(Dữ liệu đến hết|Data through) \d\d/\d\d/\d{4}( · .+)?$")).wait_for(timeout=LOGIN_MS)
 
 
 def open_as(page, url: str, username: str = "executive") -> None:

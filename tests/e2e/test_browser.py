@@ -32,7 +32,7 @@ def page_url(app_url: str, name: str, query: str = "") -> str:
 
 def wait_until_drawn(page, name: str) -> None:
     """The frame is up (freshness stamp), the script has finished, and charts have drawn."""
-    page.get_by_text(re.compile(r"^(Dữ liệu đến hết|Data through) \d\d/\d\d/\d{4}$")).wait_for(timeout=LOAD_MS)
+    page.get_by_text(re.compile(r"^(Dữ liệu đến hết|Data through) \d\d/\d\d/\d{4}( · .+)?$")).wait_for(timeout=LOAD_MS)
     page.wait_for_selector('[data-testid="stMainBlockContainer"] h1', timeout=LOAD_MS)
     if name == "overview":
         page.wait_for_function(

@@ -21,7 +21,7 @@ QCVN = {"vi": "Ngưỡng QCVN 0,25%", "en": "QCVN threshold 0.25%"}
 
 
 def wait_for_page(page, name: str) -> None:
-    page.get_by_text(re.compile(r"^(Dữ liệu đến hết|Data through) \d\d/\d\d/\d{4}$")).wait_for(timeout=LOAD_MS)
+    page.get_by_text(re.compile(r"^(Dữ liệu đến hết|Data through) \d\d/\d\d/\d{4}( · .+)?$")).wait_for(timeout=LOAD_MS)
     page.wait_for_selector('[data-testid="stMainBlockContainer"] h1', timeout=LOAD_MS)
     page.wait_for_function(f"(count) => {DRAWN_CHARTS} >= count", arg=MIN_CHARTS[name], timeout=LOAD_MS)
     page.wait_for_timeout(300)
