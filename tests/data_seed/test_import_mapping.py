@@ -205,7 +205,7 @@ def rows_of(validated: Validated, table: str, *columns: str) -> list[tuple]:
 
 def ids_in_an_empty_warehouse(keys: list[str]) -> dict[str, int]:
     """The ids an empty warehouse gives these keys, worked out here from the rule of the
-    import format (docs/import.md), not by the importer's code: a key that is a plain whole
+    import format (as data_seed/customer_keys.py states it), not by its code: a key that is a plain whole
     number (no leading zero) keeps that number; every other key gets the next id above the
     highest, in the order the keys first appear."""
     keys = list(dict.fromkeys(keys))
