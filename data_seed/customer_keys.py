@@ -56,19 +56,17 @@ def assign_ids(keys: pl.Series, known: pl.DataFrame) -> pl.DataFrame:
     ``known`` holds the warehouse's (customer_key, customer_id) pairs. New keys are given
     ids in the order they first appear, so the same files always give the same ids."""
     keys = keys.drop_nulls().unique(maintain_order=True)
-    incoming = pl.DataFrame({KEY: keys}).join(known, on=KEY, how="left")
+    incoming = pl.DataFrame({KEY: keys}).join(known, on=KEY, how="left", maintain_order="left")
     new = incoming.filter(pl.col(ID).is_null()).select(KEY)
     if new.is_empty():
         return incoming
-    taken = set(known.get_column(ID).to_list())
     numeric = new.with_columns(
         pl.when(pl.col(KEY).str.contains(PLAIN_NUMBER)).then(pl.col(KEY).cast(pl.Int64, strict=False)).alias(ID)
     )
-    # A number claimed twice (impossible for distinct plain keys) or already given stays free of clashes.
-    own = numeric.filter(pl.col(ID).is_not_null() & ~pl.col(ID).is_in(list(taken)))
-    taken.update(own.get_column(ID).to_list())
-    rest = numeric.filter(~pl.col(KEY).is_in(own.get_column(KEY).implode())).select(KEY)
-    start = max(taken, default=0) + 1
+    # Distinct plain keys are distinct numbers; one the warehouse gave away already is not free.
+    own = numeric.filter(pl.col(ID).is_not_null()).join(known.select(ID), on=ID, how="anti", maintain_order="left")
+    rest = numeric.join(own.select(KEY), on=KEY, how="anti", maintain_order="left").select(KEY)
+    start = max(known.get_column(ID).max() or 0, own.get_column(ID).max() or 0) + 1
     assigned = rest.with_columns(pl.int_range(start, start + rest.height, dtype=pl.Int64).alias(ID))
     return pl.concat([incoming.filter(pl.col(ID).is_not_null()), own.select(KEY, ID), assigned])
 

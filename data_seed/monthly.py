@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import sys
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -417,6 +418,19 @@ class PostgresMonth:
 # --- the command -------------------------------------------------------------------------------
 
 
+class Stopwatch:
+    """Prints how long each step of a load took (a 10 M month takes minutes: say where)."""
+
+    def __init__(self, log: Callable[[str], None]) -> None:
+        self.log = log
+        self.started = self.last = time.perf_counter()
+
+    def __call__(self, step: str) -> None:
+        now = time.perf_counter()
+        self.log(f"  [{now - self.started:6.1f} s] {step}: {now - self.last:.1f} s")
+        self.last = now
+
+
 def warehouse_exists(url: str) -> bool:
     if is_duckdb(url):
         return duckdb_path(url).exists()
@@ -448,9 +462,11 @@ def load_month(
             provinces, legacy = reference_frames()
             load.write("provinces", provinces)
             load.write("legacy_provinces", legacy)
+    lap = Stopwatch(log)
     session = DuckDBMonth(url) if is_duckdb(url) else PostgresMonth(url)
     try:
         state = session.state()
+        lap("read the warehouse's customer keys")
         refusal = refusal_for_order(month, state.through, reload)
         if refusal:
             raise MonthRefused(refusal)
@@ -461,6 +477,7 @@ def load_month(
         if validated.problems:
             report = render_report(validated.problems, validated.warnings)
             raise MonthRefused(f"{validated.problems.total:,} problem(s) in {directory}:\n{report}")
+        lap("read and checked the files")
         record.files = file_entries(validated.paths, {name: validated.frames[name].height for name in validated.given})
         missing = [table.name for table in IMPORTED_TABLES if table.name not in validated.given]
         notes = [*validated.notes]
@@ -469,10 +486,14 @@ def load_month(
         if missing:
             notes.append(f"no file for {', '.join(missing)}: what the warehouse holds for them is kept")
         runner = session.runner()
+        lap("working copy" if is_duckdb(url) else "transaction opened")
         since = apply_month(runner, validated, month, reloading=state.through is not None and month < state.through)
         write_bookkeeping(runner, month, state.through, record, url, "\n".join(notes) or None)
+        lap("month written and checked against the warehouse")
         refresh_connection(runner.connection, runner.dialect, since=since or month, log=log)
+        lap("marts rebuilt")
         session.commit()
+        lap("committed" if not is_duckdb(url) else "checkpointed and swapped in")
     except MonthRefused as refusal:
         session.close()
         record_attempt(url, record, "refused", str(refusal))
