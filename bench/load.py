@@ -54,7 +54,7 @@ RESULTS = PROJECT_ROOT / "bench_results"
 PAGES = ("customers", "complaints", "debt", "churn", "review", "overview")
 ROLES = ("analyst", "executive", "manager")  # in turn: session 1 analyst, 2 executive, …
 PASSWORDS = {"analyst": "analyst-demo", "executive": "executive-demo", "manager": "manager-demo"}
-FRESHNESS = re.compile(r"^(Dữ liệu đến hết|Data through) (\d\d/\d\d/\d{4})$")
+FRESHNESS = re.compile(r"^(Dữ liệu đến hết|Data through) (\d\d/\d\d/\d{4})( · .+)?$")
 SEGMENT_LABEL = "Nhóm khách hàng"
 SEGMENT_OPTION = "Doanh nghiệp"
 SEGMENT_IN_LINK = "segment=enterprise"
