@@ -395,7 +395,7 @@ def area_view_select(filters: Filters, scope: Scope, names: Sequence[str] = AREA
 # --- the customer list (drill-down) -------------------------------------------------------
 
 LIST_COLUMNS: tuple[str, ...] = (
-    "customer_id",
+    "customer_key",
     "full_name",
     "phone",
     "segment",
@@ -450,8 +450,8 @@ def customer_list_select(
 ) -> Select:
     """Customers in view who were active at some time in the period, optionally of one
     province and/or one segment (both still intersected with the filters and the scope):
-    columns LIST_COLUMNS, biggest revenue over the 12 months ending at the period end first,
-    then by id (a stable order for paging). status is as of the period end (active/churned).
+    columns LIST_COLUMNS (the customer shown by the operator's own key), biggest revenue over
+    the 12 months ending at the period end first, then by id (a stable order for paging). status is as of the period end (active/churned).
     `province` is the short name in `lang`; value_labels ({"segment"|"plan"|"status": {code:
     label}}) shows codes as labels. `ranked_month` (ranked_month_select) lets a period
     ending then read the ranked mart. No limit here: the paged list adds LIMIT/OFFSET in the
@@ -474,7 +474,7 @@ def customer_list_select(
     province_name = provinces.c.name_en if lang == "en" else provinces.c.name_vi
     return (
         select(
-            listed.c.customer_id,
+            listed.c.customer_key,
             listed.c.full_name,
             listed.c.phone,
             labelled(listed.c.segment, labels.get("segment")).label("segment"),

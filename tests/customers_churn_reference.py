@@ -188,8 +188,9 @@ def key_accounts_trend(raw, filters: Filters, scope: Scope, months: int) -> dict
 
 
 def customer_list(raw, filters: Filters, scope: Scope, province: str | None = None, segment: str | None = None):
-    """[customer_id, full_name, phone, segment, province_code, plan, activated_on, status,
-    revenue_12m]: customers active at some time in the period, biggest revenue first, then id."""
+    """[customer_key, full_name, phone, segment, province_code, plan, activated_on, status,
+    revenue_12m]: customers active at some time in the period, biggest revenue first, then id
+    (the list shows the operator's key; the warehouse's id only orders ties)."""
     start, stop = filters.start_month, next_month(filters.end_month)
     cust = make_context(raw, filters, scope).cust.filter(
         (pl.col("activated_on") < stop) & (pl.col("churned_on").is_null() | (pl.col("churned_on") >= start))
@@ -203,7 +204,7 @@ def customer_list(raw, filters: Filters, scope: Scope, province: str | None = No
         pl.when(pl.col("churned_on") < stop).then(pl.lit("churned")).otherwise(pl.lit("active")).alias("status"),
     )
     return cust.sort(["revenue_12m", "customer_id"], descending=[True, False]).select(
-        "customer_id",
+        "customer_key",
         "full_name",
         "phone",
         "segment",

@@ -243,7 +243,7 @@ def area_frame(view: View) -> pl.DataFrame:
 def list_labels(lang: str) -> dict[str, str]:
     """Column headers of the customer list."""
     return {
-        "customer_id": t("col_customer_id", lang),
+        "customer_key": t("col_customer_id", lang),
         "full_name": t("col_full_name", lang),
         "phone": t("col_phone", lang),
         "segment": t("segment", lang),

@@ -56,6 +56,7 @@ mart_customer_cohorts = Table(
 # from here it is a top-N over one table. Rebuilt whole at every refresh (the window moves).
 LISTED_CUSTOMER_COLUMNS: tuple[str, ...] = (
     "customer_id",
+    "customer_key",  # what the operator's own systems call the customer: what the list shows
     "full_name",
     "phone",
     "province_code",

@@ -86,7 +86,7 @@ def built(tmp_path_factory) -> tuple[str, dict]:
             "list": connection.execute(
                 "WITH revenue AS (SELECT customer_id, SUM(revenue_vnd) AS amount FROM revenue_monthly "
                 "WHERE revenue_month >= $window AND revenue_month < $stop GROUP BY customer_id) "
-                "SELECT c.customer_id, c.full_name, c.phone FROM customers c "
+                "SELECT c.customer_key, c.full_name, c.phone FROM customers c "
                 "LEFT JOIN revenue r ON r.customer_id = c.customer_id "
                 "WHERE c.province_code = $province AND c.activated_on < $stop "
                 "AND (c.churned_on IS NULL OR c.churned_on >= $start) "
@@ -176,7 +176,7 @@ def test_the_customer_list_shows_missing_names_and_phones_as_a_dash(warehouse, u
     assert_clean(app)
     table = list_table(app)
     expected = warehouse["list"][: len(table)]
-    assert table["Customer id"].tolist() == [customer_id for customer_id, _, _ in expected]
+    assert table["Customer id"].tolist() == [customer_key for customer_key, _, _ in expected]
     assert any(name is None for _, name, _ in expected) and any(phone is None for _, _, phone in expected)
     for (_, name, phone), shown_name, shown_phone in zip(expected, table["Name"], table["Phone"], strict=True):
         assert (shown_name == MISSING) == (name is None), (name, shown_name)
@@ -198,7 +198,7 @@ def test_the_customer_list_file_leaves_missing_names_and_phones_empty(warehouse)
             list_query(view, province_code=LIST_PROVINCE), view, "csv", file_stem="c", labels=list_labels("en")
         )
         lines = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
-        assert [int(line["Customer id"]) for line in lines] == [customer_id for customer_id, _, _ in warehouse["list"]]
+        assert [line["Customer id"] for line in lines] == [customer_key for customer_key, _, _ in warehouse["list"]]
         for line, (_, name, phone) in zip(lines, warehouse["list"], strict=True):
             assert (line["Name"] == "") == (name is None) and (line["Phone"] == "") == (phone is None), line
             assert "None" not in line.values()

@@ -148,7 +148,7 @@ def test_customer_list_holds_exactly_the_filtered_customers_in_order(db, case):
             )
             got = run(query, connection)
             assert got.height == expected.height > 0, (province, segment, ranked_month)
-            assert got["customer_id"].to_list() == expected["customer_id"].to_list()
+            assert got["customer_key"].to_list() == expected["customer_key"].to_list()
             for column in ("full_name", "phone", "segment", "province_code", "plan", "activated_on", "status"):
                 assert got[column].to_list() == expected[column].to_list(), column
             assert got["revenue_12m"].to_list() == expected["revenue_12m"].to_list()
