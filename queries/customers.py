@@ -453,9 +453,9 @@ def customer_list_select(
     columns LIST_COLUMNS (the customer shown by the operator's own key), biggest revenue over
     the 12 months ending at the period end first, then by id (a stable order for paging).
     status is as of the period end (active/churned). `province` is the short name in `lang`;
-    value_labels ({"segment"|"plan"|"status": {code: label}}) shows codes as labels. `ranked_month` (ranked_month_select) lets a period
-    ending then read the ranked mart. No limit here: the paged list adds LIMIT/OFFSET in the
-    warehouse."""
+    value_labels ({"segment"|"plan"|"status": {code: label}}) shows codes as labels.
+    `ranked_month` (ranked_month_select) lets a period ending then read the ranked mart. No
+    limit here: the paged list adds LIMIT/OFFSET in the warehouse."""
     start, stop = period_bounds(filters)
     listed = customer_list_source(filters.end_month, ranked_month)
     labels = value_labels or {}
