@@ -267,10 +267,11 @@ class DuckDBLoad(Load):
         meta = self.meta_frame()
         self._append(warehouse_meta.name, meta)
         self.rows[warehouse_meta.name] = meta.height
+        self._refresh_marts()
+        # Last, so the load's end time covers the marts.
         log = self.log_frame(pl.concat([self._previous_log(), pending_attempts(self.url)]))
         self._append(load_log.name, log)
         self.rows[load_log.name] = log.height
-        self._refresh_marts()
         self.connection.execute("CHECKPOINT")
         self.connection.close()
         # Not while a monthly load is changing a copy of the file: it would swap that copy in after us.
@@ -369,9 +370,10 @@ class PostgresLoad(Load):
         meta = self.meta_frame()
         self._append(warehouse_meta.name, meta)
         self.rows[warehouse_meta.name] = meta.height
+        self._refresh_marts()
+        # Last, so the load's end time covers the marts.
         self.rows[load_log.name] = self._carry_over_log() + 1
         self._append(load_log.name, self.log_frame(self.record.frame("loaded").clear()))
-        self._refresh_marts()
         with self.connection.cursor() as cursor:
             for table in TABLES:
                 keys = ", ".join(quoted(column.name) for column in table.primary_key.columns)

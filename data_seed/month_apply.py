@@ -216,16 +216,20 @@ def apply_month(runner: Runner, validated: Validated, month: date, reloading: bo
     return since
 
 
-def write_bookkeeping(
-    runner: Runner, month: date, through: date | None, record: LoadRecord, url: str, message: str | None
-) -> None:
-    """warehouse_meta (data through, last load) and the load log row, in the load's transaction."""
+def write_data_through(runner: Runner, month: date, through: date | None, record: LoadRecord) -> None:
+    """warehouse_meta (data through, last load), in the load's transaction, before the marts
+    are rebuilt (the refresh reads how far the data goes)."""
     data_through = max(value for value in (through, month) if value is not None)
     write_meta(
         runner,
         {"data_through": data_through.isoformat(), "loaded_at": now_in_vietnam(), "source": record.source},
         warehouse_meta,
     )
+
+
+def write_log_row(runner: Runner, record: LoadRecord, url: str, message: str | None) -> None:
+    """The load's row in load_log (with the DuckDB attempts waiting beside the file), last in
+    the load's transaction, so its end time covers the marts too."""
     rows = (
         pl.concat([pending_attempts(url), record.frame("loaded", message)])
         if is_duckdb(url)

@@ -35,7 +35,14 @@ from data_seed.load import (
     atomic_load,
 )
 from data_seed.load_log import LoadRecord, file_entries, forget_attempts, record_attempt
-from data_seed.month_apply import MonthRefused, apply_month, month_text, report_later_rows, write_bookkeeping
+from data_seed.month_apply import (
+    MonthRefused,
+    apply_month,
+    month_text,
+    report_later_rows,
+    write_data_through,
+    write_log_row,
+)
 from data_seed.month_sessions import DuckDBMonth, PostgresMonth
 from data_seed.refresh import refresh_connection
 from queries.engine import duckdb_path, is_duckdb, normalise_url
@@ -143,10 +150,11 @@ def load_month(
         runner = session.runner()
         lap("working copy" if is_duckdb(url) else "transaction opened")
         since = apply_month(runner, validated, month, reloading=state.through is not None and month < state.through)
-        write_bookkeeping(runner, month, state.through, record, url, "\n".join(notes) or None)
+        write_data_through(runner, month, state.through, record)
         lap("month written and checked against the warehouse")
         refresh_connection(runner.connection, runner.dialect, since=since or month, log=log)
         lap("marts rebuilt")
+        write_log_row(runner, record, url, "\n".join(notes) or None)
         session.commit()
         lap("committed" if not is_duckdb(url) else "checkpointed and swapped in")
     except MonthRefused as refusal:
