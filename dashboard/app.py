@@ -65,9 +65,11 @@ MAX_NOTICE_ITEMS = 10  # a notice lists at most this many items from a link, the
 def navigation(lang: str, *, logged_in: bool, admin: bool = False):
     """Register the pages. Before login they are registered too, but hidden and not run: the
     page the link names (/debt?province=…) is then still the one shown after login. Admin
-    pages exist only for admins: for anyone else their address is an unknown page."""
+    pages exist only for admins once someone is logged in (for anyone else their address is
+    an unknown page); before login they are registered like the others, so an admin's
+    bookmark of /loads still lands there."""
     (default_file, default_key, default_path), *others = PAGES
-    if admin:
+    if admin or not logged_in:
         others = [*others, *ADMIN_PAGES]
     pages = [
         st.Page(PAGES_DIR / default_file, title=t(default_key, lang), icon="", url_path="", default=True),

@@ -53,3 +53,22 @@ def test_an_old_link_with_a_legacy_code_and_hostile_text(page, app_url):
     assert "Ho Chi Minh" not in text
     assert "province=31" in page.url and "74" not in page.url
     assert_no_error(page)
+
+
+def test_an_admin_bookmark_of_the_data_loads_page_survives_login(page, app_url):
+    """/loads before login is the login form (no "Page not found" dialog over it); after it,
+    the admin is on the load log."""
+    open_as(page, f"{app_url}/loads?lang=en", "admin")
+    page.get_by_text("Every load into the warehouse, latest first", exact=False).wait_for(timeout=LOAD_MS)
+    assert page.get_by_text("Page not found").count() == 0
+    assert main_title(page) == "Data loads"
+    page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=LOAD_MS)
+    assert_no_error(page)
+
+
+def test_the_data_loads_address_is_no_page_for_a_manager(page, app_url):
+    open_as(page, f"{app_url}/loads?lang=en", "manager")
+    page.wait_for_timeout(2000)
+    assert main_title(page) != "Data loads"
+    assert page.get_by_text("Every load into the warehouse, latest first", exact=False).count() == 0
+    assert page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Data loads").count() == 0
