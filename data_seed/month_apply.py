@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 
 import polars as pl
-from sqlalchemy import MetaData, Table, and_, delete, exists, func, insert, literal, or_, select
+from sqlalchemy import Column, MetaData, Table, and_, delete, exists, func, insert, literal, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.sql.util import find_tables
 
@@ -85,7 +85,8 @@ def earliest_fact_month(validated: Validated) -> date | None:
 
 
 def incoming_table(table: Table) -> Table:
-    return Table(INCOMING + table.name, MetaData(), *(column.copy() for column in table.columns))
+    columns = (Column(column.name, column.type, nullable=column.nullable) for column in table.columns)
+    return Table(INCOMING + table.name, MetaData(), *columns)
 
 
 def stage(runner: Runner, table: Table, frame: pl.DataFrame) -> Table:
