@@ -354,7 +354,9 @@ def validate_directory(
     if not monthly:
         empty_table_warnings(result.frames, result.given, files, result.warnings)
     unknown_value_warnings(result.frames, files, result.warnings)
-    fewer_rows_than_previous_month(result.frames, previous_month_rows or {}, files, result.warnings)
+    # Only files given: a table without one is warned about above (whole import) or keeps its rows (month).
+    given = {name: frame for name, frame in result.frames.items() if name in result.given}
+    fewer_rows_than_previous_month(given, previous_month_rows or {}, files, result.warnings)
     return result
 
 

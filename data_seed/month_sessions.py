@@ -4,7 +4,6 @@ customers' keys, the last month's row counts)."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import uuid
@@ -13,10 +12,11 @@ from datetime import date
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, func, select
 
 from data_seed.customer_keys import ID, KEY
 from data_seed.ddl import DUCKDB_MEMORY_LIMIT
+from data_seed.import_warnings import MONTH_PARTITIONS
 from data_seed.load import (
     loading_files,
     release_lock,
@@ -26,7 +26,7 @@ from data_seed.load import (
 )
 from data_seed.mart_runner import Runner
 from queries.engine import duckdb_path
-from queries.tables import customers, load_log, warehouse_meta
+from queries.tables import customers, metadata, warehouse_meta
 
 DUCKDB_DIALECT = create_engine("duckdb:///:memory:").dialect
 POSTGRES_LOAD_LOCK = 740_221_115  # pg_advisory_xact_lock key shared by every monthly load
@@ -38,7 +38,7 @@ class MonthState:
 
     through: date | None  # last month of data
     keys: pl.DataFrame  # (customer_key, customer_id)
-    previous_rows: dict[str, int]  # rows per table of the last month loaded (its load log row)
+    previous_rows: dict[str, int]  # rows of the last month, per month-partitioned table (month_rows)
 
 
 # --- where the month is written: a copy of the DuckDB file, or a PostgreSQL transaction --------
@@ -59,17 +59,22 @@ def key_map(runner: Runner) -> pl.DataFrame:
     return pl.DataFrame(runner.rows(statement), schema=schema, orient="row")
 
 
+def month_rows(runner: Runner, month: date) -> dict[str, int]:
+    """Rows the warehouse holds for ``month`` in each month-partitioned table: what the next
+    month's files are compared with (import_warnings.fewer_rows_than_previous_month), read
+    from the data itself, as import_warnings.month_row_counts counts an extract."""
+    return {
+        name: runner.scalar(select(func.count()).where(metadata.tables[name].c[column] == month))
+        for name, column in MONTH_PARTITIONS.items()
+    }
+
+
 def read_state(runner: Runner) -> MonthState:
-    through = runner.scalar(select(warehouse_meta.c.value).where(warehouse_meta.c.key == "data_through"))
+    text = runner.scalar(select(warehouse_meta.c.value).where(warehouse_meta.c.key == "data_through"))
+    through = date.fromisoformat(text).replace(day=1) if text else None
     keys = key_map(runner)
-    last_files = runner.scalar(
-        select(load_log.c.files)
-        .where(load_log.c.kind == "month", load_log.c.outcome == "loaded")
-        .order_by(load_log.c.load_month.desc(), load_log.c.finished_at.desc())
-        .limit(1)
-    )
-    previous = {entry["table"]: entry["rows"] for entry in json.loads(last_files)} if last_files else {}
-    return MonthState(date.fromisoformat(through).replace(day=1) if through else None, keys, previous)
+    previous = month_rows(runner, through) if through else {}
+    return MonthState(through, keys, previous)
 
 
 class DuckDBMonth:

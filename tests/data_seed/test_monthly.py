@@ -302,3 +302,22 @@ def test_kill_9_on_postgresql_leaves_the_warehouse_and_the_next_load_works(one_s
         assert_same_warehouse(one_shot, url)
     finally:
         drop_pg_database(url)
+
+
+def test_only_a_month_thinner_than_the_last_one_held_is_warned_about(extracts, tmp_path, capsys):
+    """Compared with the rows the warehouse holds for the previous month: a whole month says
+    nothing (customers, staff and campaigns come only when new or changed), a cut one is named."""
+    url = f"duckdb:///{tmp_path / 'through_september.duckdb'}"
+    load_all(extracts, url, MONTH_LIST[:-1])
+    capsys.readouterr()
+    whole = Path(shutil.copytree(folder(extracts, END), tmp_path / "whole"))
+    cut = Path(shutil.copytree(folder(extracts, END), tmp_path / "cut"))
+    revenue = pl.read_csv(cut / "revenue_monthly.csv", infer_schema=False)
+    revenue.head(revenue.height // 3).write_csv(cut / "revenue_monthly.csv")
+    assert load_month(cut, url, END) == 0
+    said = capsys.readouterr().out
+    held = scalar(url, "SELECT count(*) FROM revenue_monthly WHERE revenue_month = DATE '2026-09-01'")
+    assert f"only {revenue.height // 3:,} rows for 2026-10, fewer than 50% of the previous month's {held:,}" in said
+    assert said.count("previous month's") == 1
+    assert load_month(whole, url, END) == 0  # the same month again: nothing to compare with
+    assert "previous month's" not in capsys.readouterr().out
