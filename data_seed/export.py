@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -38,14 +38,10 @@ from data_seed.import_files import IMPORTED_TABLES
 from data_seed.monthly_rules import KEYED_DATE, MONTH_COLUMN
 from queries import tables as t
 from queries.engine import normalise_url
-from queries.filters import add_months
+from queries.filters import add_months, month_end
 
 c = t.customers.c
 e = t.churn_events.c
-
-
-def month_end(month: date) -> date:
-    return add_months(month, 1) - timedelta(days=1)
 
 
 def in_folder(value, month: date, first: bool, last: bool):

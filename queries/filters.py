@@ -6,7 +6,7 @@ table definitions, never from user input.
 """
 
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import ColumnElement, Table, and_, false, or_, true
 
@@ -29,6 +29,11 @@ COMPARISONS = ("previous", "last_year")
 def add_months(month: date, count: int) -> date:
     index = month.year * 12 + month.month - 1 + count
     return date(index // 12, index % 12 + 1, 1)
+
+
+def month_end(day: date) -> date:
+    """Last day of the month holding ``day``."""
+    return add_months(day.replace(day=1), 1) - timedelta(days=1)
 
 
 def months_between(start: date, end: date) -> int:

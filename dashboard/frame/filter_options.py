@@ -6,11 +6,11 @@ what is valid.
 """
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from dashboard.frame.warehouse import WarehouseEmpty, run
 from queries import dimensions
-from queries.filters import Filters, add_months
+from queries.filters import Filters, add_months, month_end
 
 
 @dataclass(frozen=True)
@@ -63,11 +63,6 @@ def month_range(first: date, last: date) -> tuple[date, ...]:
     return tuple(months)
 
 
-def month_end(day: date) -> date:
-    """Last day of the month holding `day` (data_through names the last complete month)."""
-    return add_months(day.replace(day=1), 1) - timedelta(days=1)
-
-
 def default_filters(options: FilterOptions) -> Filters:
     """The last complete month of the data against the month before."""
     return Filters(start_month=options.last_month, end_month=options.last_month, comparison="previous")
@@ -100,5 +95,5 @@ def load_filter_options(scope) -> FilterOptions:
             )
             for row in provinces.iter_rows(named=True)
         ),
-        data_through=month_end(through),
+        data_through=month_end(through),  # data_through names the last complete month
     )
