@@ -64,5 +64,5 @@ def create_table_ddl(table: Table, dialect: str, schema: str | None = None) -> s
     return f"CREATE TABLE {name} ({columns})"
 
 
-def now_in_vietnam() -> str:
-    return datetime.now(VIETNAM).replace(tzinfo=None).isoformat(timespec="seconds")
+def now_in_vietnam(timespec: str = "seconds") -> str:
+    return datetime.now(VIETNAM).replace(tzinfo=None).isoformat(timespec=timespec)

@@ -24,16 +24,11 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import create_engine, insert, inspect
 
-from data_seed.generate_calendar import VIETNAM
+from data_seed.ddl import now_in_vietnam
 from queries.engine import duckdb_path, is_duckdb, normalise_url
 from queries.tables import load_log
 
 ATTEMPTS_SUFFIX = ".attempts.jsonl"
-
-
-def now_in_vietnam() -> str:
-    """To the microsecond: loads a second apart must still sort in the order they ran."""
-    return datetime.now(VIETNAM).replace(tzinfo=None).isoformat(timespec="microseconds")
 
 
 def loaded_by() -> str:
@@ -66,7 +61,8 @@ class LoadRecord:
     source: str
     month: date | None = None
     files: list[dict] = field(default_factory=list)
-    started_at: str = field(default_factory=now_in_vietnam)
+    # To the microsecond: loads a second apart must still sort in the order they ran.
+    started_at: str = field(default_factory=lambda: now_in_vietnam("microseconds"))
     load_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def row(self, outcome: str, message: str | None = None) -> dict:
@@ -77,7 +73,7 @@ class LoadRecord:
             "source": self.source,
             "files": json.dumps(self.files, ensure_ascii=False),
             "started_at": datetime.fromisoformat(self.started_at),
-            "finished_at": datetime.fromisoformat(now_in_vietnam()),
+            "finished_at": datetime.fromisoformat(now_in_vietnam("microseconds")),
             "outcome": outcome,
             "message": message,
             "loaded_by": loaded_by(),
