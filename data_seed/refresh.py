@@ -168,7 +168,7 @@ def refresh_marts(
     """Rebuild what the plan says, then record the marts' coverage in mart_refresh.
     `new_marts`: marts just created (empty); when the others are current, only the steps
     building these run (a new version adding a mart does not rebuild every mart)."""
-    if runner.dialect.name != "duckdb":
+    if runner.dialect.name == "postgresql":
         # A batch job: PostgreSQL's default 4 MB per sort or hash would spill the big
         # aggregations to disk. For this transaction only.
         runner.execute_sql(f"SET LOCAL work_mem = '{POSTGRES_WORK_MEM}'")
