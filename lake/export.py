@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from data_seed.monthly_rules import MONTH_COLUMN
-from lake.store import PARTITION_COLUMN, commit, month_folder, read_manifest, run_folder
+from lake.store import PARTITION_COLUMN, commit, read_manifest, run_folder, written_months
 from lake.writer_lock import lake_writer
 from queries.engine import duckdb_path, is_duckdb, normalise_url
 from queries.tables import load_log, metadata
@@ -68,16 +68,12 @@ def _export_table(connection, root: Path, manifest, name: str, since: date | Non
         count = _copy(connection, f"SELECT * FROM {name}", target / "data.parquet", partitioned=False)
         manifest.set_whole(name, run)
         return count
-    month = f"CAST(date_trunc('month', {month_column}) AS DATE)"
-    where = f"WHERE {month} >= DATE '{since.isoformat()}'" if since else ""
+    row_month = f"CAST(date_trunc('month', {month_column}) AS DATE)"
+    where = f"WHERE {row_month} >= DATE '{since.isoformat()}'" if since else ""
     kept = {month: path for month, path in manifest.months(name).items() if since and month < since}
-    query = f"SELECT *, {month} AS {PARTITION_COLUMN} FROM {name} {where}"
+    query = f"SELECT *, {row_month} AS {PARTITION_COLUMN} FROM {name} {where}"
     count = _copy(connection, query, target, partitioned=True)
-    months = (
-        [date.fromisoformat(folder.name.split("=", 1)[1]) for folder in target.iterdir()] if target.exists() else []
-    )
-    written = {month: month_folder(run, month) for month in months}
-    manifest.set_months(name, kept | written)
+    manifest.set_months(name, kept | written_months(root, run))
     return count
 
 

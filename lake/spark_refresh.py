@@ -21,7 +21,8 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from data_seed.refresh import META_THROUGH, META_VERSION, Plan, refresh_marts
+from data_seed.ddl import now_in_vietnam
+from data_seed.refresh import META_REFRESHED, META_THROUGH, META_VERSION, Plan, refresh_marts
 from lake.export import raw_root
 from lake.spark_runner import SparkRunner
 from lake.store import commit, read_manifest
@@ -51,6 +52,7 @@ def spark_session(master: str, app_name: str = "crm-mart-refresh"):
         .config("spark.sql.shuffle.partitions", SHUFFLE_PARTITIONS)
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", "2g"))
         .config("spark.executor.memory", os.environ.get("SPARK_EXECUTOR_MEMORY", "2g"))
     )
@@ -92,6 +94,7 @@ def refresh_lake(
             marts.meta = {
                 META_THROUGH: decided.through.isoformat() if decided.through else "",
                 META_VERSION: raw.meta.get("data_version", ""),
+                META_REFRESHED: now_in_vietnam(),
                 "refresh_seconds": f"{time.perf_counter() - started:.1f}",
                 "master": master if own_session else spark.sparkContext.master,
             }

@@ -27,9 +27,10 @@ from sqlalchemy import Table
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.dml import Delete, Insert
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter
+from sqlalchemy.sql.util import find_tables
 
 from lake.spark_dialect import SparkDialect, spark_type
-from lake.store import PARTITION_COLUMN, Manifest, month_folder, run_folder
+from lake.store import PARTITION_COLUMN, Manifest, run_folder, written_months
 
 
 @dataclass
@@ -61,6 +62,7 @@ class SparkRunner:
         self.raw_root, self.marts_root = Path(raw_root), Path(marts_root)
         self.mart_names = {table.name for table in mart_tables}
         self.states: dict[str, TableState] = {}
+        self.pending: dict[str, list] = {}  # table name → inserted frames not yet written
         for table in raw_tables:
             self.states[table.name] = TableState(table, writable=False)
             self._register(table.name, folders=raw.folders(self.raw_root, table.name))
@@ -84,6 +86,7 @@ class SparkRunner:
             raise ValueError(f"the Spark refresh runs DELETE, INSERT and SELECT only, not {type(statement).__name__}")
 
     def rows(self, statement) -> list[tuple]:
+        self._flush()
         sql, parameters = self._compiled(statement)
         return [tuple(row) for row in self.spark.sql(sql, args=parameters).collect()]
 
@@ -101,6 +104,7 @@ class SparkRunner:
     def execute_sql(self, sql: str) -> None:
         words = sql.split()
         if words[:2] == ["DROP", "TABLE"] and words[2] in self.states:
+            self._flush()
             state = self.states.pop(words[2])
             if state.run:
                 shutil.rmtree(self.marts_root / state.run, ignore_errors=True)
@@ -117,6 +121,7 @@ class SparkRunner:
         return state
 
     def _delete(self, statement: Delete) -> None:
+        self._flush()
         state = self._writable(statement.table)
         where = statement.whereclause
         if state.run:
@@ -136,6 +141,8 @@ class SparkRunner:
         state = self._writable(statement.table)
         table = state.table
         if statement.select is not None:
+            # Rows a select reads must be on disk before Spark binds the select to the views.
+            self._flush(_tables_read(statement.select))
             sql, parameters = self._compiled(statement.select)
             frame = self.spark.sql(sql, args=parameters).toDF(*statement._select_names)
         else:
@@ -150,17 +157,29 @@ class SparkRunner:
                 for column in table.columns
             )
         )
-        if state.run is None:
-            state.run = run_folder(table.name)
-        target = str(self.marts_root / state.run)
-        if state.by_month:
-            typed.withColumn(PARTITION_COLUMN, typed["month"]).write.mode("append").partitionBy(
-                PARTITION_COLUMN
-            ).parquet(target)
-        else:
-            typed.write.mode("append").parquet(target)
+        # Written later, with the table's other pending inserts, as one Spark job: the
+        # month-by-month marts insert one month per statement, and a job per month would
+        # spend more time scheduling than computing.
+        self.pending.setdefault(table.name, []).append(typed)
         state.changed = True
-        self._show(state)
+
+    def _flush(self, names=None) -> None:
+        """Write the pending inserts of the tables named (all when None) and show them."""
+        for name in [name for name in self.pending if names is None or name in names]:
+            frames = self.pending.pop(name)
+            state = self.states[name]
+            typed = frames[0]
+            for frame in frames[1:]:
+                typed = typed.unionByName(frame)
+            if state.run is None:
+                state.run = run_folder(name)
+            target = str(self.marts_root / state.run)
+            if state.by_month:  # one file per month and write
+                partitioned = typed.withColumn(PARTITION_COLUMN, typed["month"]).repartition(PARTITION_COLUMN)
+                partitioned.write.mode("append").partitionBy(PARTITION_COLUMN).parquet(target)
+            else:
+                typed.write.mode("append").parquet(target)
+            self._show(state)
 
     # --- the views ------------------------------------------------------------------------
 
@@ -174,16 +193,22 @@ class SparkRunner:
             if folders:
                 parts.append(self.spark.read.schema(schema).parquet(*map(str, folders)))
         elif state.kept_whole:
-            kept = self.spark.read.schema(schema).parquet(str(self.marts_root / state.kept_whole))
-            if state.kept_filter:
-                kept.createOrReplaceTempView(f"{table.name}__kept")
-                sql, parameters = state.kept_filter
-                kept = self.spark.sql(f"SELECT * FROM {table.name}__kept WHERE {sql}", args=parameters)
-            parts.append(kept)
+            parts.append(self._kept_rows(state))
         if state.run and (self.marts_root / state.run).exists():
             written = self.spark.read.parquet(str(self.marts_root / state.run))
             parts.append(written.select(*(f"`{column.name}`" for column in table.columns)))
         self._register_frames(table, schema, parts)
+
+    def _kept_rows(self, state: TableState):
+        """The committed rows of a whole table that a DELETE did not match."""
+        name = state.table.name
+        kept = self.spark.read.parquet(str(self.marts_root / state.kept_whole))
+        if not state.kept_filter:
+            return kept
+        kept.createOrReplaceTempView(f"{name}__kept")
+        sql, parameters = state.kept_filter
+        # Under the table's own name: the condition was compiled as `mart_refresh.key IN (…)`.
+        return self.spark.sql(f"SELECT * FROM {name}__kept AS {name} WHERE {sql}", args=parameters)
 
     def _register(self, name: str, folders: list[Path]) -> None:
         table = self.states[name].table
@@ -204,6 +229,7 @@ class SparkRunner:
     def commit_into(self, manifest: Manifest) -> list[str]:
         """Write what is left to write (the kept rows of filtered whole tables) and point
         `manifest` at every changed mart's files; the names of the marts changed."""
+        self._flush()
         changed = []
         for name, state in self.states.items():
             if not state.changed or name not in self.mart_names:
@@ -211,7 +237,8 @@ class SparkRunner:
             if not state.by_month and state.kept_whole:
                 self._carry_kept_rows(state)
             if state.by_month:
-                manifest.set_months(name, state.kept_months | self._run_months(state))
+                run_months = written_months(self.marts_root, state.run) if state.run else {}
+                manifest.set_months(name, state.kept_months | run_months)
             else:
                 if state.run is None:  # emptied, nothing inserted: an empty table
                     state.run = run_folder(name)
@@ -220,19 +247,8 @@ class SparkRunner:
             changed.append(name)
         return changed
 
-    def _run_months(self, state: TableState) -> dict[date, str]:
-        folder = self.marts_root / state.run if state.run else None
-        if folder is None or not folder.exists():
-            return {}
-        months = [date.fromisoformat(part.name.split("=", 1)[1]) for part in folder.iterdir() if "=" in part.name]
-        return {month: month_folder(state.run, month) for month in months}
-
     def _carry_kept_rows(self, state: TableState) -> None:
-        kept = self.spark.read.parquet(str(self.marts_root / state.kept_whole))
-        if state.kept_filter:
-            kept.createOrReplaceTempView(f"{state.table.name}__kept")
-            sql, parameters = state.kept_filter
-            kept = self.spark.sql(f"SELECT * FROM {state.table.name}__kept WHERE {sql}", args=parameters)
+        kept = self._kept_rows(state)
         if state.run is None:
             state.run = run_folder(state.table.name)
         kept.write.mode("append").parquet(str(self.marts_root / state.run))
@@ -247,6 +263,10 @@ class SparkRunner:
     def _compiled(self, statement) -> tuple[str, dict]:
         compiled = statement.compile(dialect=self.dialect, compile_kwargs={"render_postcompile": True})
         return str(compiled), dict(compiled.params)
+
+
+def _tables_read(select) -> set[str]:
+    return {table.name for table in find_tables(select, include_aliases=True) if hasattr(table, "name")}
 
 
 def _month_from(where, table: Table) -> date:

@@ -71,6 +71,15 @@ def month_folder(run: str, month: date) -> str:
     return f"{run}/{PARTITION_COLUMN}={month.isoformat()}"
 
 
+def written_months(root: Path, run: str) -> dict[date, str]:
+    """The month folders (part_month=…) a writer created under its run folder."""
+    folder = Path(root) / run
+    if not folder.exists():
+        return {}
+    months = [date.fromisoformat(part.name.split("=", 1)[1]) for part in folder.iterdir() if "=" in part.name]
+    return {month: month_folder(run, month) for month in months}
+
+
 def commit(root: Path, manifest: Manifest) -> None:
     """Make `manifest` the lake's state (one rename), then remove the folders no table
     names any more (this run's predecessors, and orphans of runs that died)."""
@@ -83,13 +92,23 @@ def commit(root: Path, manifest: Manifest) -> None:
 
 
 def remove_unreferenced(root: Path, manifest: Manifest) -> None:
-    named = {Path(path).parts[:2] for entry in manifest.tables.values() for path in _paths(entry)}
+    """Remove run folders no table names, and month folders of a run that no table names
+    any more (a later run rewrote those months)."""
+    named = {Path(path) for entry in manifest.tables.values() for path in _paths(entry)}
+    runs_named = {Path(*path.parts[:2]) for path in named}  # table/r-…
     for table_folder in root.iterdir():
         if not table_folder.is_dir() or table_folder.name.startswith(("_", ".")):
             continue
         for run in table_folder.iterdir():
-            if run.name.startswith("r-") and (table_folder.name, run.name) not in named:
+            relative = run.relative_to(root)
+            if not run.name.startswith("r-") or relative in named:
+                continue
+            if relative not in runs_named:
                 shutil.rmtree(run, ignore_errors=True)
+                continue
+            for month in run.iterdir():
+                if month.is_dir() and month.relative_to(root) not in named:
+                    shutil.rmtree(month, ignore_errors=True)
 
 
 def _paths(entry: dict) -> list[str]:
