@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test seed lint format clean
+.PHONY: run test test-spark seed lint format clean
 
 $(BIN)/activate: requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -28,6 +28,14 @@ test: $(BIN)/activate
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
+
+# The mart refresh on a local Spark cluster (needs Java: apt-get install -y openjdk-17-jre-headless).
+test-spark: $(VENV)/.spark-installed
+	$(BIN)/python -m pytest tests_spark
+
+$(VENV)/.spark-installed: requirements-spark.txt $(BIN)/activate
+	$(BIN)/pip install --quiet -r requirements-spark.txt
+	touch $@
 
 lint format:
 	$(BIN)/ruff check --fix .

@@ -41,17 +41,16 @@ def spark_home() -> Path:
     return Path(pyspark.__file__).parent
 
 
-def start(state: Path = STATE) -> Cluster:
+def start(state: Path = STATE, *, port: int = MASTER_PORT, ui_port: int = MASTER_UI_PORT) -> Cluster:
     """Start the master and the workers; return once every worker has registered."""
     state.mkdir(parents=True, exist_ok=True)
     if _alive(state):
         raise RuntimeError(f"a local Spark cluster is already running (process ids in {state}); stop it first")
-    cluster = Cluster(f"spark://{HOST}:{MASTER_PORT}", f"http://{HOST}:{MASTER_UI_PORT}")
+    cluster = Cluster(f"spark://{HOST}:{port}", f"http://{HOST}:{ui_port}")
     _spawn(
         state,
         "master",
-        ["org.apache.spark.deploy.master.Master", "--host", HOST, "--port", str(MASTER_PORT)]
-        + ["--webui-port", str(MASTER_UI_PORT)],
+        ["org.apache.spark.deploy.master.Master", "--host", HOST, "--port", str(port), "--webui-port", str(ui_port)],
     )
     for number in range(1, WORKERS + 1):
         _spawn(
@@ -62,7 +61,7 @@ def start(state: Path = STATE) -> Cluster:
             + ["--work-dir", str((state / f"work-{number}").resolve())],
         )
     try:
-        _wait_for_workers(cluster)
+        _wait_for_workers(cluster, state)
     except BaseException:
         stop(state)
         raise
@@ -107,7 +106,7 @@ def _alive(state: Path) -> bool:
     return False
 
 
-def _wait_for_workers(cluster: Cluster) -> None:
+def _wait_for_workers(cluster: Cluster, state: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         try:
