@@ -59,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, RuntimeError, OSError) as error:
         print(f"{arguments.command}: {error}", file=sys.stderr)
         return 1
+    except Exception as error:  # Spark's own (Py4J, analysis errors): their first line, not a Java trace
+        print(f"{arguments.command} failed: {str(error).splitlines()[0] if str(error) else type(error).__name__}")
+        print(f"{arguments.command}: nothing was changed (the lake's manifest is replaced only at the end)")
+        return 1
     print(f"{arguments.command}: done in {time.perf_counter() - started:.1f} s")
     return outcome
 

@@ -46,7 +46,8 @@ def publish_marts(lake: Path, url: str, *, log: Callable[[str], None] = print) -
     marts = [mart for mart in STORED_TABLES if mart is not mart_refresh]
     missing = [mart.name for mart in marts if not manifest.has(mart.name)]
     if missing:
-        raise ValueError(f"the lake has no marts {', '.join(missing)}: run `python -m lake refresh` first")
+        which = "no marts" if len(missing) == len(marts) else f"no {', '.join(missing)}"
+        raise ValueError(f"the lake has {which}: run `python -m lake refresh` first")
     target = duckdb_path(url)
     serial_path = serial_lock_path(target)
     serial = take_lock(serial_path, wait=True)

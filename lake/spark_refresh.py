@@ -16,6 +16,7 @@ under the same path (on a cluster: a shared file system or an object store URL).
 """
 
 import os
+import socket
 import time
 from collections.abc import Callable
 from datetime import date
@@ -44,6 +45,7 @@ def marts_root(lake: Path) -> Path:
 def spark_session(master: str, app_name: str = "crm-mart-refresh"):
     """A Spark session on `master`. Memory and cores come from the usual Spark settings
     (SPARK_DRIVER_MEMORY, spark-defaults.conf, --conf through PYSPARK_SUBMIT_ARGS)."""
+    _check_reachable(master)
     from pyspark.sql import SparkSession  # heavy and optional: only the lake's commands need it
 
     builder = (
@@ -57,9 +59,27 @@ def spark_session(master: str, app_name: str = "crm-mart-refresh"):
         .config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", "2g"))
         .config("spark.executor.memory", os.environ.get("SPARK_EXECUTOR_MEMORY", "2g"))
     )
-    session = builder.getOrCreate()
+    try:
+        session = builder.getOrCreate()
+    except Exception as error:  # Py4J's errors carry a Java stack trace of many lines
+        raise RuntimeError(f"could not start a Spark session on {master}: {str(error).splitlines()[0]}") from error
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+def _check_reachable(master: str) -> None:
+    """A standalone master that does not answer is said at once (Spark itself retries for a
+    minute, then fails with a Java stack trace)."""
+    if not master.startswith("spark://"):
+        return
+    for address in master.removeprefix("spark://").split(","):
+        host, _, port = address.rpartition(":")
+        try:
+            socket.create_connection((host, int(port)), timeout=3).close()
+            return
+        except (OSError, ValueError):
+            continue
+    raise RuntimeError(f"no Spark master answers at {master} (start one: python -m lake cluster start)")
 
 
 def refresh_lake(

@@ -12,10 +12,11 @@ import pytest
 from data_seed import seed_warehouse
 from data_seed.monthly_rules import MONTH_COLUMN
 from data_seed.refresh import marts_current
+from lake.__main__ import main as lake_command
 from lake.compare import compare_marts
 from lake.export import export_raw, raw_root
 from lake.publish import StaleMarts, publish_marts
-from lake.spark_refresh import marts_root
+from lake.spark_refresh import marts_root, refresh_lake
 from lake.store import Manifest, commit, month_folder, read_manifest, run_folder
 from lake.writer_lock import lake_writer
 from queries.engine import duckdb_path
@@ -195,5 +196,16 @@ def test_publish_refuses_marts_of_other_data_and_changes_nothing(warehouse, lake
 
 
 def test_publish_refuses_a_lake_without_marts(lake, warehouse):
-    with pytest.raises(ValueError, match="run `python -m lake refresh` first"):
+    with pytest.raises(ValueError, match="the lake has no marts: run `python -m lake refresh` first"):
         publish_marts(lake, warehouse, log=lambda message: None)
+
+
+def test_a_refresh_on_a_master_nobody_runs_says_so_at_once_and_writes_nothing(lake):
+    with pytest.raises(RuntimeError, match="no Spark master answers at spark://127.0.0.1:9"):
+        refresh_lake(lake, master="spark://127.0.0.1:9", log=lambda message: None)
+    assert not marts_root(lake).exists()
+
+
+def test_the_command_line_says_what_is_missing_without_a_traceback(tmp_path, capsys):
+    assert lake_command(["refresh", "--lake", str(tmp_path / "empty")]) == 1
+    assert "holds no raw tables: run `python -m lake export` first" in capsys.readouterr().err
