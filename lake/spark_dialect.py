@@ -65,3 +65,8 @@ def _days_between_spark(element, compiler, **kw):
 def spark_type(column_type: types.TypeEngine) -> str:
     """The Spark SQL name of a column's type (for casts and empty tables)."""
     return SparkDialect().type_compiler_instance.process(column_type)
+
+
+def spark_schema(columns) -> str:
+    """A Spark DDL schema ("`a` BIGINT, `b` STRING") for SQLAlchemy columns."""
+    return ", ".join(f"`{column.name}` {spark_type(column.type)}" for column in columns)

@@ -29,7 +29,7 @@ from sqlalchemy.sql.dml import Delete, Insert
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter
 from sqlalchemy.sql.util import find_tables
 
-from lake.spark_dialect import SparkDialect, spark_type
+from lake.spark_dialect import SparkDialect, spark_schema, spark_type
 from lake.store import PARTITION_COLUMN, Manifest, run_folder, written_months
 
 
@@ -148,7 +148,7 @@ class SparkRunner:
         else:
             rows = [dict(row) for row in statement._multi_values[0]] if statement._multi_values else [statement._values]
             names = list(rows[0])
-            schema = ", ".join(f"`{name}` {spark_type(table.c[name].type)}" for name in names)
+            schema = spark_schema(table.c[name] for name in names)
             frame = self.spark.createDataFrame([tuple(row[name] for name in names) for row in rows], schema)
         typed = frame.selectExpr(
             *(
@@ -186,7 +186,7 @@ class SparkRunner:
     def _show(self, state: TableState) -> None:
         """Register the table's current rows (kept committed files + this run's) as its view."""
         table = state.table
-        schema = ", ".join(f"`{column.name}` {spark_type(column.type)}" for column in table.columns)
+        schema = spark_schema(table.columns)
         parts = []
         if state.by_month:
             folders = [self.marts_root / path for _, path in sorted(state.kept_months.items())]
@@ -212,9 +212,8 @@ class SparkRunner:
 
     def _register(self, name: str, folders: list[Path]) -> None:
         table = self.states[name].table
-        schema = ", ".join(f"`{column.name}` {spark_type(column.type)}" for column in table.columns)
         parts = [self.spark.read.parquet(*map(str, folders))] if folders else []
-        self._register_frames(table, schema, parts)
+        self._register_frames(table, spark_schema(table.columns), parts)
 
     def _register_frames(self, table: Table, schema: str, parts) -> None:
         columns = [f"`{column.name}`" for column in table.columns]
@@ -255,8 +254,9 @@ class SparkRunner:
         state.kept_whole = None
 
     def _empty(self, state: TableState) -> None:
-        schema = ", ".join(f"`{column.name}` {spark_type(column.type)}" for column in state.table.columns)
-        self.spark.createDataFrame([], schema).write.parquet(str(self.marts_root / state.run))
+        self.spark.createDataFrame([], spark_schema(state.table.columns)).write.parquet(
+            str(self.marts_root / state.run)
+        )
 
     # --- compiling ------------------------------------------------------------------------
 
