@@ -99,8 +99,9 @@ def _replace(connection, mart, folders: list[Path]) -> int:
     files = [str(folder / "*.parquet") for folder in folders]
     if not files:  # a month mart without a single month (no open complaint ever): empty
         return 0
-    # Month by month, as the refresh writes them: a period's rows sit together (DuckDB skips the rest).
-    order = " ORDER BY month" if "month" in mart.c else ""
+    # In the order the warehouse's own refresh writes them (by month, cohorts by activation
+    # month): a period's rows sit together and DuckDB skips the rest.
+    order = f" ORDER BY {'month' if 'month' in mart.c else mart.columns[0].name}"
     connection.execute(f"INSERT INTO {mart.name} ({columns}) SELECT {columns} FROM read_parquet(?){order}", [files])
     return connection.execute(f"SELECT count(*) FROM {mart.name}").fetchone()[0]
 
