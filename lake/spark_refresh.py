@@ -24,12 +24,12 @@ from pathlib import Path
 
 from data_seed.ddl import now_in_vietnam
 from data_seed.refresh import META_REFRESHED, META_THROUGH, META_VERSION, Plan, refresh_marts
-from lake.export import raw_root
+from lake.export import NOT_EXPORTED, raw_root
 from lake.spark_runner import SparkRunner
 from lake.store import commit, read_manifest
 from lake.writer_lock import lake_writer
 from queries.marts import MART_TABLES, STORED_TABLES
-from queries.tables import load_log, metadata
+from queries.tables import metadata
 
 MARTS = "marts"
 DEFAULT_MASTER = "local[2]"
@@ -108,7 +108,7 @@ def refresh_lake(
     try:
         with lake_writer(marts_folder):
             marts = read_manifest(marts_folder)
-            raw_tables = [table for table in metadata.sorted_tables if table.name != load_log.name]
+            raw_tables = [table for table in metadata.sorted_tables if table.name not in NOT_EXPORTED]
             runner = SparkRunner(spark, raw_folder, raw, marts_folder, marts, raw_tables, STORED_TABLES)
             if not all(marts.has(mart.name) for mart in MART_TABLES):
                 full = True  # a new lake, or a mart this version added: every month of every mart
