@@ -54,11 +54,6 @@ def spark_session(master: str, app_name: str = "crm-mart-refresh"):
         .config("spark.sql.session.timeZone", "UTC")  # timestamps are wall-clock times, kept as they are
         .config("spark.sql.shuffle.partitions", os.environ.get("SPARK_SHUFFLE_PARTITIONS", SHUFFLE_PARTITIONS))
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
-        # Broadcast a join's side only when its size is known at run time (adaptive execution):
-        # at 10 M customers a side estimated under 10 MB before running was far larger, and
-        # broadcasting it ran the driver out of memory after 54 minutes of work.
-        .config("spark.sql.autoBroadcastJoinThreshold", "-1")
-        .config("spark.sql.adaptive.autoBroadcastJoinThreshold", "10MB")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", "2g"))
