@@ -33,8 +33,6 @@ executed on a DB-API connection with bound parameters (the loader hands over its
 connection, mid-transaction on PostgreSQL).
 """
 
-import os
-import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -45,7 +43,7 @@ from pathlib import Path
 from sqlalchemy import Engine, Table, column, create_engine, delete, func, insert, select, table
 from sqlalchemy.engine import Dialect
 
-from data_seed.ddl import DUCKDB_MEMORY_LIMIT, MART_POSTGRES_INDEXES, create_table_ddl, now_in_vietnam, quoted
+from data_seed.ddl import MART_POSTGRES_INDEXES, create_table_ddl, now_in_vietnam, quoted
 from data_seed.mart_builds import (
     ROW_MARTS,
     build_big_customers,
@@ -59,6 +57,7 @@ from data_seed.mart_builds import (
     build_row_mart,
 )
 from data_seed.mart_runner import Runner
+from data_seed.working_copy import working_copy
 from queries.engine import duckdb_path, is_duckdb, normalise_url
 from queries.filters import add_months
 from queries.marts import (
@@ -377,28 +376,10 @@ def refresh_in_place(engine: Engine, *, full: bool = True) -> Plan:
 def _refresh_duckdb_file(path: Path, *, full: bool, since: date | None, log) -> Plan:
     """On a copy of the file, swapped in at the end: open dashboards keep the old file until
     then, and a failure leaves it untouched."""
-    import duckdb
-
     if not full and since is None and marts_current(f"duckdb:///{path}"):
         log("marts: marts are current")
         return Plan(None, None, "marts are current", current=True)
-    working = path.with_name(f"{path.name}.refresh-{uuid.uuid4().hex}")
-    shutil.copyfile(path, working)
-    try:
-        connection = duckdb.connect(str(working))
-        try:
-            connection.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
-            connection.execute("SET enable_progress_bar = false")
-            decided = refresh_connection(
-                connection, create_engine("duckdb:///:memory:").dialect, full=full, since=since, log=log
-            )
-            connection.execute("CHECKPOINT")
-        finally:
-            connection.close()
-        Path(f"{path}.wal").unlink(missing_ok=True)
-        os.replace(working, path)
-    except BaseException:
-        working.unlink(missing_ok=True)
-        Path(f"{working}.wal").unlink(missing_ok=True)
-        raise
-    return decided
+    with working_copy(path, "refresh") as connection:
+        return refresh_connection(
+            connection, create_engine("duckdb:///:memory:").dialect, full=full, since=since, log=log
+        )

@@ -15,17 +15,13 @@ old file until then. The data version stays: the marts are those of the data it 
 (equal to the marts the warehouse would build itself), so every cached answer stays true.
 """
 
-import os
-import shutil
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-import duckdb
-
-from data_seed.ddl import DUCKDB_MEMORY_LIMIT, create_table_ddl
+from data_seed.ddl import create_table_ddl
 from data_seed.load import release_lock, serial_lock_path, take_lock
 from data_seed.refresh import META_REFRESHED, META_THROUGH, META_VERSION
+from data_seed.working_copy import working_copy
 from lake.spark_refresh import marts_root
 from lake.store import read_manifest
 from queries.engine import duckdb_path, is_duckdb, normalise_url
@@ -51,26 +47,13 @@ def publish_marts(lake: Path, url: str, *, log: Callable[[str], None] = print) -
     target = duckdb_path(url)
     serial_path = serial_lock_path(target)
     serial = take_lock(serial_path, wait=True)
-    working = target.with_name(f"{target.name}.publish-{uuid.uuid4().hex}")
     try:
-        shutil.copyfile(target, working)
-        connection = duckdb.connect(str(working))
-        try:
-            connection.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+        with working_copy(target, "publish") as connection:
             _check_version(connection, manifest.meta)
             connection.execute("BEGIN")
             published = sum(_replace(connection, mart, manifest.folders(root, mart.name)) for mart in marts)
             _record(connection, manifest.meta)
             connection.execute("COMMIT")
-            connection.execute("CHECKPOINT")
-        finally:
-            connection.close()
-        Path(f"{target}.wal").unlink(missing_ok=True)
-        os.replace(working, target)
-    except BaseException:
-        working.unlink(missing_ok=True)
-        Path(f"{working}.wal").unlink(missing_ok=True)
-        raise
     finally:
         release_lock(serial_path, serial)
     log(f"published {published:,} mart rows from {root} into {target}")
