@@ -17,7 +17,7 @@ from lake.compare import compare_marts
 from lake.export import export_raw, raw_root
 from lake.publish import StaleMarts, publish_marts
 from lake.spark_refresh import marts_root, refresh_lake
-from lake.store import Manifest, commit, month_folder, read_manifest, run_folder
+from lake.store import Manifest, commit, month_folder, read_manifest, run_folder, written_months
 from lake.writer_lock import lake_writer
 from queries.engine import duckdb_path
 from queries.marts import STORED_TABLES, mart_refresh
@@ -137,8 +137,7 @@ def write_marts(warehouse: str, lake: Path, *, version: str | None = None) -> No
                     f"COPY (SELECT *, month AS part_month FROM {mart.name}) TO '{root / run}' "
                     "(FORMAT parquet, PARTITION_BY (part_month), OVERWRITE_OR_IGNORE)"
                 )
-                months = [date.fromisoformat(p.name.split("=")[1]) for p in (root / run).iterdir()]
-                manifest.set_months(mart.name, {month: month_folder(run, month) for month in months})
+                manifest.set_months(mart.name, written_months(root, run))
             else:
                 source.execute(f"COPY {mart.name} TO '{root / run / 'data.parquet'}' (FORMAT parquet)")
                 manifest.set_whole(mart.name, run)
