@@ -17,6 +17,7 @@ under the same path (on a cluster: a shared file system or an object store URL).
 
 import os
 import socket
+import subprocess
 import time
 from collections.abc import Callable
 from datetime import date
@@ -65,6 +66,31 @@ def spark_session(master: str, app_name: str = "crm-mart-refresh"):
         raise RuntimeError(f"could not start a Spark session on {master}: {str(error).splitlines()[0]}") from error
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+def stop_session(session) -> None:
+    """Stop `session` and the driver's JVM with it. Spark's own stop leaves that JVM running
+    until Python exits, and then it exits on its own time: a check right after (CI's) still
+    finds it."""
+    from pyspark import SparkContext
+
+    session.stop()
+    gateway = SparkContext._gateway
+    if gateway is None:
+        return
+    process = getattr(gateway, "proc", None)  # set by pyspark when it launched the JVM itself
+    gateway.shutdown()
+    SparkContext._gateway = None
+    SparkContext._jvm = None
+    if process is None:
+        return
+    if process.stdin:
+        process.stdin.close()  # the launcher's signal to exit: its stdin closing
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _check_reachable(master: str) -> None:
@@ -124,4 +150,4 @@ def refresh_lake(
             return decided
     finally:
         if own_session:
-            spark.stop()
+            stop_session(spark)

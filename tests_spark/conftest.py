@@ -42,7 +42,7 @@ def cluster(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def spark(cluster):
-    from lake.spark_refresh import spark_session
+    from lake.spark_refresh import spark_session, stop_session
 
     # Test-sized data: two shuffle partitions per aggregation (one per worker core).
     os.environ.setdefault("SPARK_SHUFFLE_PARTITIONS", "2")
@@ -50,4 +50,4 @@ def spark(cluster):
     try:
         yield session
     finally:
-        session.stop()
+        stop_session(session)
