@@ -22,7 +22,7 @@ seed: $(BIN)/activate
 run: $(BIN)/activate var/warehouse.duckdb
 	$(BIN)/python -m dashboard.access.users seed-demo
 	@echo "Dashboard: http://localhost:$(PORT)"
-	$(BIN)/python -m streamlit run dashboard/app.py --server.port $(PORT) --server.address 0.0.0.0
+	$(BIN)/python -m streamlit run dashboard/server.py --server.port $(PORT) --server.address 0.0.0.0
 
 test: $(BIN)/activate
 	$(BIN)/ruff check .

@@ -58,12 +58,12 @@ def measure(warehouse: Warehouse, arguments: argparse.Namespace) -> dict:
 
 def browser(warehouse: Warehouse, arguments: argparse.Namespace) -> dict:
     # Loaded only for a browser run: Playwright and the dashboard are heavy for the parent process.
-    from bench.browser import time_filter_changes
+    from bench.browser import time_pages
     from bench.recording import demo_users_dir
 
     if arguments.raw:
         raise SystemExit("--raw cannot reach the dashboard server's process; use --no-browser")
-    return time_filter_changes(warehouse.url, str(demo_users_dir()))
+    return time_pages(warehouse.url, str(demo_users_dir()))
 
 
 def main(argv: list[str] | None = None) -> int:

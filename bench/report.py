@@ -80,9 +80,18 @@ def table(results: dict) -> str:
         browser = warehouse.get("browser")
         if browser:
             for page, timing in browser["pages"].items():
+                change, section = timing["filter_change"], timing.get("section")
                 lines.append(
-                    f"{label:<22} browser {page:<11} open {timing['open_s']:6.2f} s, "
-                    f"segment change until every chart redrawn {timing['filter_change_s']:6.2f} s"
+                    f"{label:<22} browser {page:<11} first screen {timing['first_screen_s']:5.2f} s, "
+                    f"whole page {timing['open_s']:5.2f} s ({timing['open_bytes'] / 1024:,.0f} KB); "
+                    f"filter change p50 {change['p50_s']:5.2f} p95 {change['p95_s']:5.2f} s "
+                    f"({change['mean_bytes'] / 1024:,.0f} KB)"
+                    + (
+                        f"; section control p50 {section['p50_s']:5.2f} p95 {section['p95_s']:5.2f} s "
+                        f"({section['mean_bytes'] / 1024:,.0f} KB)"
+                        if section
+                        else ""
+                    )
                 )
             if browser.get("server_peak_rss_mb"):
                 lines.append(

@@ -36,6 +36,7 @@ from dashboard.frame import download_grace, session, warehouse
 from dashboard.frame.filter_options import FilterOptions, load_filter_options
 from dashboard.frame.filter_text import describe_filters
 from dashboard.frame.gc_pauses import freeze_long_lived_objects
+from dashboard.frame.problems import too_slow, warehouse_problem
 from dashboard.frame.sidebar import account_panel, filter_widgets, language_switch
 from dashboard.frame.url_state import UrlState, from_params, read_query_params, write_query_params
 from dashboard.frame.warehouse import QueryTimeout, WarehouseEmpty, WarehouseUnavailable, warehouse_meta_values
@@ -82,15 +83,6 @@ def navigation(lang: str, *, logged_in: bool, admin: bool = False):
     return st.navigation(pages, position="sidebar" if logged_in else "hidden")
 
 
-def warehouse_problem(error: Exception, lang: str) -> None:
-    """A localised message instead of a traceback; the driver's first line for the technician."""
-    if isinstance(error, WarehouseEmpty):
-        st.warning(t("warehouse_empty", lang))
-    else:
-        st.error(t("warehouse_down", lang))
-    st.caption(t("warehouse_down_detail", lang, detail=str(error) or type(error).__name__))
-
-
 def notice_items(items: list[str], lang: str) -> str:
     """Items from a link for a notice: escaped for markdown, at most MAX_NOTICE_ITEMS of them.
     Each was already made showable (url_state.shown_text: no control characters, cut short)."""
@@ -117,10 +109,6 @@ def link_notices(state: UrlState | None, options: FilterOptions, lang: str) -> N
         st.info(t("notice_legacy_provinces", lang, items=notice_items(mapped, lang)))
 
 
-def too_slow(lang: str, where) -> None:
-    where.warning(t("view_too_slow", lang))
-
-
 def main() -> None:
     st.set_page_config(page_title=t("app_title", "vi"), layout="wide")
     download_grace.install()  # a file made on click outlives other sessions' runs
@@ -135,6 +123,7 @@ def main() -> None:
         st.stop()  # nothing below runs, so nothing is read from the warehouse before login
     scope = session.current_scope()
     session.bind_to_scope(scope)
+    session.take_app_rerun_request()  # this run is the whole app already
     st.title(page.title)
     # Warnings about the whole view go first, above anything the page draws, even when
     # they are only known later in the run.

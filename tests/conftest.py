@@ -164,9 +164,10 @@ def log_in(app, username: str = "executive"):
     """Log `username` (from the users file of CRM_VAR_DIR) into an AppTest before it runs."""
     from dashboard.access.audit import vietnam_now
     from dashboard.access.auth import start_session
+    from dashboard.access.login import login_details
     from dashboard.access.users import find_account
 
     account = find_account(username)
     assert account is not None, f"no user {username!r} in the test users file (use the demo_users fixture)"
-    start_session(app.session_state, account.user, vietnam_now())
+    start_session(app.session_state, account.user, vietnam_now(), **login_details(account))
     return app

@@ -36,6 +36,9 @@ EVENTS = (
     "lockout",
     "logout",
     "session_expired",
+    "session_resumed",  # a new page load logged in by the browser's session cookie
+    "session_ended",  # logged out in another tab of the same browser
+    "session_revoked",  # password reset, account removed or scope narrowed since login
     "sso_refused",
     "export",
     "pack_download",

@@ -183,8 +183,26 @@ def identity_from_oidc(
 # --- sessions ----------------------------------------------------------------------------
 
 
-def start_session(session: MutableMapping, user: User, now: datetime, method: str = "password") -> None:
-    session[SESSION_KEY] = {"user": user, "method": method, "started_at": now, "last_seen_at": now}
+def start_session(
+    session: MutableMapping,
+    user: User,
+    now: datetime,
+    method: str = "password",
+    *,
+    started_at: datetime | None = None,
+    **details: Any,
+) -> None:
+    """Log `user` in. `started_at`: when the login happened, if earlier (a session resumed
+    from the browser's cookie keeps its absolute limit); `details`: what else the gate keeps
+    about the login (dashboard/access/login.py)."""
+    entry = {"user": user, "method": method, "started_at": started_at or now, "last_seen_at": now}
+    session[SESSION_KEY] = {**details, **entry}
+
+
+def session_entry(session: Mapping) -> Mapping:
+    """Everything kept about the login (empty when nobody is logged in)."""
+    entry = session.get(SESSION_KEY)
+    return entry if isinstance(entry, Mapping) else {}
 
 
 def current_user(session: Mapping) -> User | None:

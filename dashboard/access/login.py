@@ -17,7 +17,7 @@ removed or narrowed account takes effect at the next click, not at the next logi
 import math
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +32,24 @@ from dashboard.access.auth import (
     current_user,
     end_session,
     identity_from_oidc,
+    session_entry,
     session_is_valid,
     session_notice,
     settings_from,
     start_session,
     touch,
 )
+from dashboard.access.browser_sessions import (
+    CLAIM_SECONDS,
+    COOKIE_NAME,
+    BrowserSession,
+    BrowserSessions,
+    credential_stamp,
+    scope_narrowed,
+)
 from dashboard.access.lockout import LoginThrottle
-from dashboard.access.users import User, UserError, load_accounts
+from dashboard.access.session_cookie import claim_script, clear_script
+from dashboard.access.users import Account, User, UserError, load_accounts
 from dashboard.text.strings import t
 
 
@@ -78,22 +88,169 @@ def require_login(
     session = st.session_state
     now = clock()
     user = current_user(session)
-    if user is not None:
-        if not session_is_valid(session, now, settings.session):
-            audit.record("session_expired", user.username, now=now)
-            end_session(session, notice="expired")
-        else:
-            try:
-                account = load_accounts(users_path).get(user.username)
-            except UserError:
-                st.error(t("login_users_file_error", lang))
-                return None
-            if account is None:  # removed since login: out at once
-                end_session(session, notice="expired")
-            else:
-                touch(session, now, account.user)  # role or provinces may have changed since login
-                return account.user
-    return _password_form(lang, users_path, throttle, clock, sleep)
+    if user is None:
+        user = _resumed_from_cookie(settings, users_path, now)
+        if user is not None:
+            return user
+        return _password_form(lang, users_path, throttle, clock, sleep)
+    try:
+        account = load_accounts(users_path).get(user.username)
+    except UserError:
+        st.error(t("login_users_file_error", lang))
+        return None
+    ended = _why_ended(session, account, now, settings)
+    if ended is not None:
+        _end(session, user.username, ended, now)
+        return _password_form(lang, users_path, throttle, clock, sleep)
+    _keep_alive(session, account.user, now)
+    _hand_cookie_over(session, now)
+    return account.user
+
+
+# --- why a login ends ------------------------------------------------------------------
+# Notices the form shows (and the audit events written) for each way a session ends.
+EXPIRED, LOGGED_OUT, CHANGED = "expired", "logged_out", "changed"
+ENDED_EVENTS = {EXPIRED: "session_expired", LOGGED_OUT: "session_ended", CHANGED: "session_revoked"}
+NOTICES = {EXPIRED: "login_expired", LOGGED_OUT: "login_logged_out", CHANGED: "login_changed"}
+
+
+def login_details(account: Account) -> dict:
+    """What the gate keeps about a password login besides the user: the credentials it was
+    opened with, so a password reset or a narrowed scope ends it."""
+    return {"stamp": credential_stamp(account), "opened_as": account.user}
+
+
+def _why_ended(session, account: Account | None, now: datetime, settings: AuthSettings) -> str | None:
+    """EXPIRED, LOGGED_OUT or CHANGED when the password session may not go on; None when it may."""
+    entry = session_entry(session)
+    browser = _browser_session(entry)
+    if entry.get("browser_session") and browser is None:
+        return LOGGED_OUT  # logged out in another tab of this browser (or the session was ended)
+    if browser is not None:
+        entry["last_seen_at"] = max(entry["last_seen_at"], browser.last_seen_at)  # any tab's activity counts
+    if not session_is_valid(session, now, settings.session):
+        return EXPIRED
+    if account is None or entry.get("stamp") != credential_stamp(account):
+        return CHANGED  # removed, or the password was reset
+    if scope_narrowed(entry.get("opened_as") or account.user, account.user):
+        return CHANGED
+    return None
+
+
+def _end(session, username: str, why: str, now: datetime) -> None:
+    audit.record(ENDED_EVENTS[why], username, now=now)
+    browser_session = session_entry(session).get("browser_session")
+    if browser_session and why != LOGGED_OUT:
+        BrowserSessions().end(browser_session)  # the cookie may not bring it back
+    if why == CHANGED:
+        BrowserSessions().end_all_of(username)  # every browser of this user, at their next click
+    end_session(session, notice=why)
+
+
+def _browser_session(entry) -> BrowserSession | None:
+    session_id = entry.get("browser_session")
+    return BrowserSessions().get(session_id) if session_id else None
+
+
+def _keep_alive(session, user: User, now: datetime) -> None:
+    """Record the activity (in this tab and for the browser session) and a widened scope."""
+    touch(session, now, user)
+    entry = session_entry(session)
+    browser = _browser_session(entry)
+    if browser is not None:
+        BrowserSessions().touch(browser, now, user)
+
+
+# --- the browser's cookie (dashboard/access/browser_sessions.py) --------------------------
+
+
+def _resumed_from_cookie(settings: AuthSettings, users_path: Path | None, now: datetime) -> User | None:
+    """A new page load in a browser that is logged in: the session its cookie names, when it
+    is within its limits and the account is as it was. A cookie that names nothing usable
+    is cleared (and an expired one says so on the form)."""
+    cookie = st.context.cookies.get(COOKIE_NAME)
+    if not isinstance(cookie, str) or not cookie:  # (AppTest has no real cookies)
+        return None
+    store = BrowserSessions()
+    session_id = store.session_id_from(cookie)
+    browser = store.get(session_id) if session_id else None
+    session = st.session_state
+    if browser is None:
+        _clear_cookie()
+        return None
+    try:
+        account = load_accounts(users_path).get(browser.username)
+    except UserError:
+        return None
+    policy = settings.session
+    idle, absolute = timedelta(minutes=policy.idle_minutes), timedelta(hours=policy.absolute_hours)
+    if not browser.within_limits(now, idle, absolute):
+        why = EXPIRED
+    elif account is None or browser.stamp != credential_stamp(account):
+        why = CHANGED
+    elif scope_narrowed(browser.opened_as(), account.user):
+        why = CHANGED
+    else:
+        why = None
+    if why is not None:
+        store.end(browser.session_id)
+        audit.record(ENDED_EVENTS[why], browser.username, now=now)
+        end_session(session, notice=why)
+        _clear_cookie()
+        return None
+    start_session(
+        session,
+        account.user,
+        now,
+        started_at=browser.started_at,
+        browser_session=browser.session_id,
+        stamp=browser.stamp,
+        opened_as=browser.opened_as(),
+    )
+    store.touch(browser, now, account.user)
+    audit.record("session_resumed", account.user.username, now=now)
+    return account.user
+
+
+def _clear_cookie() -> None:
+    st.html(clear_script(), unsafe_allow_javascript=True)
+
+
+def _hand_cookie_over(session, now: datetime) -> None:
+    """Until the browser has claimed its cookie (or the claim ran out), the page carries the
+    claim script. Then it is dropped: a claim code is worth nothing once used."""
+    entry = session_entry(session)
+    code = entry.get("claim")
+    if not code:
+        return
+    browser = _browser_session(entry)
+    if browser is None or browser.claimed or now - browser.started_at > timedelta(seconds=CLAIM_SECONDS):
+        entry.pop("claim", None)
+        return
+    st.sidebar.html(claim_script(code), unsafe_allow_javascript=True)
+
+
+def login_still_current(*, users_path: Path | None = None, clock: Callable[[], datetime] = audit.vietnam_now) -> bool:
+    """For a section's rerun, which skips the frame's gate: whether the session is still
+    within its limits and the account as it was (present, same role and provinces). Records
+    the activity when it is; when it is not, the caller runs the whole app, whose gate ends
+    the session or takes the account's change in, and says so."""
+    session = st.session_state
+    user = current_user(session)
+    now = clock()
+    if user is None or not session_is_valid(session, now, auth_settings().session):
+        return False
+    if sso_configured():
+        touch(session, now)
+        return True
+    try:
+        account = load_accounts(users_path).get(user.username)
+    except UserError:
+        return False
+    if account is None or account.user != user or _why_ended(session, account, now, auth_settings()) is not None:
+        return False
+    _keep_alive(session, user, now)
+    return True
 
 
 def _password_form(
@@ -105,8 +262,9 @@ def _password_form(
 ) -> User | None:
     session = st.session_state
     st.subheader(t("login_title", lang))
-    if session_notice(session) == "expired":
-        st.info(t("login_expired", lang))
+    notice = NOTICES.get(session_notice(session) or "")
+    if notice:
+        st.info(t(notice, lang))
     # clear_on_submit: the browser empties the fields after each try, so a password is
     # never left sitting in the form.
     with st.form("login_form", clear_on_submit=True):
@@ -124,7 +282,11 @@ def _password_form(
         st.error(t("login_users_file_error", lang))
         return None
     if result.status == OK:
-        start_session(session, result.user, clock())
+        now = clock()
+        account = load_accounts(users_path).get(result.user.username) or Account(result.user)
+        lasts = timedelta(hours=auth_settings().session.absolute_hours)
+        browser_session, claim = BrowserSessions().open(account, now, lasts)
+        start_session(session, result.user, now, browser_session=browser_session, claim=claim, **login_details(account))
         st.rerun()
     if result.status == LOCKED:
         minutes = max(1, math.ceil((result.locked_until - clock()).total_seconds() / 60))
@@ -188,6 +350,9 @@ def logout_button(lang: str = "vi") -> None:
     user = current_user(st.session_state)
     if user is not None:
         audit.record("logout", user.username)
+    browser_session = session_entry(st.session_state).get("browser_session")
+    if browser_session:
+        BrowserSessions().end(browser_session)  # every tab of this browser, at its next click
     end_session(st.session_state)
     if sso_configured():
         st.logout()

@@ -13,7 +13,7 @@ API (use this for every list of individual customers, complaints, bills …)::
         labels={"full_name": t("customer_name", view.lang), ...},  # column -> shown header (optional)
         personal_columns=("address",), # masked too, besides full_name and phone (optional)
         column_config=None,            # passed to st.dataframe (optional)
-    )  # -> ListPage | None  (None: the role may not list customers; a notice was shown)
+    )  # a section: turning a page reruns the list alone (dashboard/frame/section.py)
 
 What it guarantees:
 - Refuses (a localised notice, no query run) when ``view.scope.can_list_customers`` is
@@ -51,6 +51,7 @@ from dashboard.access.masking import mask_personal_columns
 from dashboard.charts.components import excel_bytes
 from dashboard.charts.spreadsheet_cells import csv_bytes
 from dashboard.frame import session
+from dashboard.frame.section import section
 from dashboard.frame.warehouse import dialect, engine, run
 from dashboard.text.formatting import MISSING, format_number
 from dashboard.text.strings import t
@@ -192,6 +193,7 @@ def _signature(query: Select, lang: str) -> str:
     return f"{lang}|{compiled}|{sorted(compiled.params.items(), key=lambda item: item[0])!r}"
 
 
+@section
 def paged_list(
     query: Select,
     view,
@@ -203,18 +205,19 @@ def paged_list(
     page_size: int = PAGE_SIZE,
     export_cap: int = EXPORT_CAP,
     column_config: Mapping | None = None,
-) -> ListPage | None:
-    """Draw the list (table, caption, page chooser, downloads); see the module docstring."""
+) -> None:
+    """Draw the list (table, caption, page chooser, downloads); see the module docstring.
+    A section: turning a page reruns the list alone."""
     import streamlit as st
 
     lang, scope = view.lang, view.scope
     if not scope.can_list_customers:
         st.info(t("list_refused", lang))
-        return None
+        return
     total = fetch_total(query, scope)
     if total == 0:
         st.info(t("list_empty", lang, filters=view.description))
-        return ListPage(pl.DataFrame(), 0, 1, 1)
+        return
     pages = page_count(total, page_size)
     page_key = f"{key}_page"
     session.list_page(page_key, _signature(query, lang), pages)
@@ -276,4 +279,3 @@ def paged_list(
             )
     if total > export_cap:
         st.caption(t("list_export_capped", lang, cap=format_number(export_cap, lang), total=format_number(total, lang)))
-    return shown

@@ -18,6 +18,7 @@ from dashboard.charts.axes import axis_format
 from dashboard.charts.components import measure_label, style_figure
 from dashboard.frame import session
 from dashboard.frame.filter_options import FilterOptions
+from dashboard.frame.section import section
 from dashboard.text.formatting import format_number, format_value
 from dashboard.text.strings import t
 
@@ -161,6 +162,7 @@ def selected_codes(selection_points: list[dict]) -> tuple[str, ...]:
     return tuple(codes)
 
 
+@section
 def map_panel(view, measures: dict, measure_names: tuple[str, ...], default: str, load, *, key: str) -> None:
     """KPI chooser, the map, and a province picker; a click or a choice filters the dashboard.
 

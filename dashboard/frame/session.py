@@ -39,6 +39,7 @@ WIDGET_KEYS = {
 }
 VIEW_KEY = "_view"
 PERIOD_SEED_KEY = "_period_seed"
+APP_RERUN_KEY = "_app_rerun"  # a section's callback changed the frame's filters
 BOUND_SCOPE_KEY = "_bound_scope"  # the scope the widget values below were chosen under
 
 
@@ -121,6 +122,14 @@ def choose_provinces(codes: tuple[str, ...]) -> None:
     """
     st.session_state[WIDGET_KEYS["regions"]] = []
     st.session_state[WIDGET_KEYS["provinces"]] = list(codes)
+    # Called from within a section (the map), whose own rerun would leave the sidebar and the
+    # rest of the page on the old filter: the section runs the whole app instead.
+    st.session_state[APP_RERUN_KEY] = True
+
+
+def take_app_rerun_request() -> bool:
+    """Whether a callback asked for the whole app to run (and forget that it asked)."""
+    return bool(st.session_state.pop(APP_RERUN_KEY, False))
 
 
 def seed_page_choice(key: str, param: str, allowed: tuple[str, ...], default: str) -> str | None:

@@ -117,6 +117,11 @@ def page_run(on_stale: Callable[[datetime], None] | None = None) -> Iterator[Non
         _local.run = previous
 
 
+def in_page_run() -> bool:
+    """Whether a page run (the frame's, or a section's) is going on in this thread."""
+    return _current_run() is not None
+
+
 def stale_since() -> datetime | None:
     """In a page run: since when the oldest stale result it was served is known current."""
     run = _current_run()

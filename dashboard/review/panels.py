@@ -20,6 +20,7 @@ from dashboard.access.exports import audited
 from dashboard.charts.axes import value_axis
 from dashboard.charts.components import GOOD_COLOUR, style_figure
 from dashboard.frame import session
+from dashboard.frame.section import section
 from dashboard.frame.url_state import to_params
 from dashboard.frame.warehouse import run
 from dashboard.review.data import ReviewData, known, period_label
@@ -142,6 +143,7 @@ def status_figure(counts: pl.DataFrame, lang: str) -> go.Figure:
     return style_figure(figure, lang, height=80 + 34 * max(len(labels), 1))
 
 
+@section
 def breakdown_panel(data: ReviewData) -> None:
     lang = data.lang
     if data.breakdown.is_empty():
@@ -204,33 +206,48 @@ def campaign_window_text(data: ReviewData) -> str:
 
 
 def what_worked_panel(data: ReviewData) -> None:
+    st.subheader(t("review_what_worked", data.lang))
+    what_worked_tabs(data)
+
+
+@section
+def what_worked_tabs(data: ReviewData) -> None:
+    """Campaigns, training, SLA, care: a tab is drawn when it is opened, and alone."""
     lang = data.lang
-    st.subheader(t("review_what_worked", lang))
     campaigns, training, sla, care = st.tabs(
-        [t("review_campaigns", lang), t("review_training", lang), t("review_sla", lang), t("review_care", lang)]
+        [t("review_campaigns", lang), t("review_training", lang), t("review_sla", lang), t("review_care", lang)],
+        key="review_what_worked",
+        on_change="rerun",
     )
-    with campaigns:
-        if data.campaign_filters is not None:
-            st.caption(campaign_window_text(data))
-        tables = campaign_tables(data)
-        if not tables or tables[0].is_empty():
-            st.info(t("review_campaigns_none", lang))
-        else:
-            st.plotly_chart(
-                uplift_figure(data.campaigns["campaign"], lang), key="review_uplift", config={"displaylogo": False}
-            )
-            for table in tables:
+    if campaigns.open:
+        with campaigns:
+            campaigns_tab(data)
+    if training.open:
+        with training:
+            for table in training_tables(data)[:2]:
                 st.markdown(f"**{table.title}**")
                 _table(table, data, f"review_{table.key}")
-            st.caption(t("review_uplift_note", lang))
-    with training:
-        for table in training_tables(data)[:2]:
-            st.markdown(f"**{table.title}**")
-            _table(table, data, f"review_{table.key}")
-    with sla:
-        _table(sla_table(data), data, "review_sla")
-    with care:
-        _table(care_table(data), data, "review_care")
+    if sla.open:
+        with sla:
+            _table(sla_table(data), data, "review_sla")
+    if care.open:
+        with care:
+            _table(care_table(data), data, "review_care")
+
+
+def campaigns_tab(data: ReviewData) -> None:
+    lang = data.lang
+    if data.campaign_filters is not None:
+        st.caption(campaign_window_text(data))
+    tables = campaign_tables(data)
+    if not tables or tables[0].is_empty():
+        st.info(t("review_campaigns_none", lang))
+        return
+    st.plotly_chart(uplift_figure(data.campaigns["campaign"], lang), key="review_uplift", config={"displaylogo": False})
+    for table in tables:
+        st.markdown(f"**{table.title}**")
+        _table(table, data, f"review_{table.key}")
+    st.caption(t("review_uplift_note", lang))
 
 
 def _open_finding(filters) -> None:

@@ -355,6 +355,14 @@ TEXT: dict[str, tuple[str, str]] = {
         "Phiên làm việc đã hết hạn. Vui lòng đăng nhập lại.",
         "Your session has expired. Please log in again.",
     ),
+    "login_changed": (
+        "Mật khẩu hoặc quyền truy cập của bạn vừa thay đổi. Vui lòng đăng nhập lại.",
+        "Your password or your access has changed. Please log in again.",
+    ),
+    "login_logged_out": (
+        "Phiên làm việc đã kết thúc vì bạn đã đăng xuất. Vui lòng đăng nhập lại.",
+        "The session ended because you logged out. Please log in again.",
+    ),
     "login_sso": ("Đăng nhập bằng tài khoản công ty", "Log in with your company account"),
     "login_sso_refused": (
         "Tài khoản {email} chưa được cấp quyền xem bảng điều khiển. Hãy liên hệ quản trị viên.",

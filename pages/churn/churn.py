@@ -6,12 +6,35 @@ from dashboard.charts.components import breakdown_bar, data_table, kpi_cards, tr
 from dashboard.charts.flow_chart import flow_chart
 from dashboard.charts.heatmap import heatmap
 from dashboard.charts.series_chart import series_chart
+from dashboard.frame.section import section
 from dashboard.frame.session import current_view
 from dashboard.text.formatting import format_month
 from dashboard.text.labels import dimension_label, member_label
 from dashboard.text.strings import t
 from pages.churn import data
 from queries.metrics import MEASURES
+
+
+@section
+def flow_section() -> None:
+    """Where the leavers went, from the breakdown the radio picks: reruns alone."""
+    source = st.radio(
+        t("churn_flow_from", lang),
+        data.FLOW_SOURCES,
+        horizontal=True,
+        key="churn_flow_from",
+        format_func=lambda name: dimension_label(name, lang),
+    )
+    flow_chart(
+        data.flow_frame(view, source),
+        lang,
+        t("churn_flow_title", lang, source=dimension_label(source, lang).lower()),
+        caption,
+        key="churn_flow",
+        source_label=lambda member: member_label(source, member, view),
+        target_label=lambda code: data.competitor_label(code, lang),
+    )
+
 
 view = current_view()
 lang, caption = view.lang, view.description
@@ -82,22 +105,7 @@ with right:
     )
 left, right = st.columns(2)
 with left:
-    source = st.radio(
-        t("churn_flow_from", lang),
-        data.FLOW_SOURCES,
-        horizontal=True,
-        key="churn_flow_from",
-        format_func=lambda name: dimension_label(name, lang),
-    )
-    flow_chart(
-        data.flow_frame(view, source),
-        lang,
-        t("churn_flow_title", lang, source=dimension_label(source, lang).lower()),
-        caption,
-        key="churn_flow",
-        source_label=lambda member: member_label(source, member, view),
-        target_label=lambda code: data.competitor_label(code, lang),
-    )
+    flow_section()
 with right:
     balance = data.port_balance_frame(view)
     st.markdown(f"**{t('churn_port_balance', lang)}**")

@@ -7,9 +7,24 @@ from dashboard.charts.chart_panel import chart_or_note
 from dashboard.charts.components import data_table, kpi_cards
 from dashboard.charts.measure_cards import registry_cards
 from dashboard.charts.paged_list import paged_list
+from dashboard.frame.section import section
 from dashboard.frame.session import current_view
 from dashboard.text.strings import t
 from pages.complaints import care, data
+
+BREAKDOWNS = ("category", "channel", "province_code", "segment")
+
+
+@section
+def breakdown_tabs() -> None:
+    """One breakdown at a time: a tab is drawn when it is opened, and alone."""
+    labels = [t(f"cx_by_{'province' if name == 'province_code' else name}", lang) for name in BREAKDOWNS]
+    tabs = st.tabs(labels, key="cx_breakdown", on_change="rerun")
+    for tab, dimension in zip(tabs, BREAKDOWNS, strict=True):
+        if tab.open:
+            with tab:
+                chart_or_note(data.breakdown_figure(view, dimension), caption, lang, key=f"cx_by_{dimension}")
+
 
 view = current_view()
 lang, caption = view.lang, view.description
@@ -26,11 +41,7 @@ with left:
     chart_or_note(count_figure, trend_caption, lang, key="cx_count_trend")
 with right:
     chart_or_note(rate_figure, trend_caption, lang, key="cx_rate_trend")
-dimensions = ("category", "channel", "province_code", "segment")
-tabs = st.tabs([t(f"cx_by_{'province' if name == 'province_code' else name}", lang) for name in dimensions])
-for tab, dimension in zip(tabs, dimensions, strict=True):
-    with tab:
-        chart_or_note(data.breakdown_figure(view, dimension), caption, lang, key=f"cx_by_{dimension}")
+breakdown_tabs()
 chart_or_note(*data.category_trend_figure(view), lang, key="cx_category_trend")
 
 st.subheader(t("cx_times", lang))

@@ -9,6 +9,7 @@ within the current filters. Roles without list rights see paged_list's notice.
 import streamlit as st
 
 from dashboard.charts.paged_list import paged_list
+from dashboard.frame.section import section
 from dashboard.frame.session import View
 from dashboard.text.labels import member_label
 from dashboard.text.strings import t
@@ -17,6 +18,7 @@ from pages.customers.data import list_choices, list_labels, list_query
 DRILL_DIMENSIONS = ("province_code", "segment")
 
 
+@section
 def customer_list_panel(view: View, *, key: str) -> None:
     lang = view.lang
     by_column, choice_column = st.columns([1, 2])

@@ -7,9 +7,22 @@ from dashboard.charts.chart_panel import chart_or_note
 from dashboard.charts.components import kpi_cards
 from dashboard.charts.measure_cards import registry_cards
 from dashboard.charts.paged_list import paged_list
+from dashboard.frame.section import section
 from dashboard.frame.session import current_view
 from dashboard.text.strings import t
 from pages.debt import data
+
+
+@section
+def ageing_tabs() -> None:
+    """Ageing by one dimension at a time: a tab is drawn when it is opened, and alone."""
+    labels = [t("province" if name == "province_code" else name, lang) for name in data.AGEING_DIMENSIONS]
+    tabs = st.tabs(labels, key="debt_ageing_by", on_change="rerun")
+    for tab, dimension in zip(tabs, data.AGEING_DIMENSIONS, strict=True):
+        if tab.open:
+            with tab:
+                chart_or_note(data.ageing_figure(view, dimension), caption, lang, key=f"debt_ageing_{dimension}")
+
 
 view = current_view()
 lang, caption = view.lang, view.description
@@ -21,10 +34,7 @@ kpi_cards(cards, lang, view.filters.comparison, caption)
 
 st.subheader(t("debt_ageing", lang))
 chart_or_note(data.ageing_figure(view), caption, lang, key="debt_ageing")
-tabs = st.tabs([t("province" if name == "province_code" else name, lang) for name in data.AGEING_DIMENSIONS])
-for tab, dimension in zip(tabs, data.AGEING_DIMENSIONS, strict=True):
-    with tab:
-        chart_or_note(data.ageing_figure(view, dimension), caption, lang, key=f"debt_ageing_{dimension}")
+ageing_tabs()
 
 st.subheader(t("debt_trend", lang))
 chart_or_note(*data.ageing_trend_figure(view), lang, key="debt_trend")

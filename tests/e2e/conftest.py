@@ -83,7 +83,7 @@ def e2e_var_dir(tmp_path_factory) -> Path:
 
 
 def start_server(warehouse_url: str, var_dir: str, log_path: Path) -> tuple[subprocess.Popen, str]:
-    """`python -m streamlit run dashboard/app.py` on a free local port against `warehouse_url`, with
+    """`python -m streamlit run dashboard/server.py` on a free local port against `warehouse_url`, with
     its users and state in `var_dir`; returns once it answers its health check (the e2e
     tests and the benchmark's browser run both start the dashboard this way)."""
     port = free_port()
@@ -94,7 +94,7 @@ def start_server(warehouse_url: str, var_dir: str, log_path: Path) -> tuple[subp
         "-m",
         "streamlit",
         "run",
-        str(PROJECT_ROOT / "dashboard" / "app.py"),
+        str(PROJECT_ROOT / "dashboard" / "server.py"),
         "--server.port",
         str(port),
         "--server.address",
@@ -126,7 +126,7 @@ def stop_server(process: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="session")
 def app_url(chromium_path, duck_url, tmp_path_factory, e2e_var_dir) -> str:
-    """`python -m streamlit run dashboard/app.py` on a free port against a copy of the small seeded warehouse.
+    """`python -m streamlit run dashboard/server.py` on a free port against a copy of the small seeded warehouse.
 
     A copy, because the server process keeps its DuckDB file locked for as long as it runs:
     on the shared file, every later test in this process that opens it would fail."""

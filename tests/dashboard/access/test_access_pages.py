@@ -378,11 +378,18 @@ def test_logging_out_and_in_as_someone_else_forgets_the_old_choices(users):
     assert [event["event"] for event in audit.read_events()] == ["logout", "login"]
 
 
-def test_a_narrowed_account_takes_effect_at_the_next_click(users):
+def test_a_narrowed_account_ends_the_session_and_the_next_login_forgets_the_old_choices(users):
     app = open_app("manager", {"province": "31"})
     remove_user("manager")
     add_user(User("manager", "Trần Văn Quản Lý", "manager@demo.crm.vn", "regional_manager", ("01",)), "pw-12345678",
              rounds=4)  # fmt: skip
+    app.run()
+    assert_clean(app)
+    assert [item.value for item in app.info] == [
+        "Mật khẩu hoặc quyền truy cập của bạn vừa thay đổi. Vui lòng đăng nhập lại."
+    ]
+    assert leaked_provinces(app) == {}
+    log_in(app, "manager")
     app.run()
     assert_clean(app)
     assert app.multiselect(key="f_provinces").options == ["Hà Nội"]

@@ -376,16 +376,54 @@ def test_login_form_asks_again_after_the_session_expires():
     assert audit.read_events()[-1]["event"] == "session_expired"
 
 
-def test_removed_or_narrowed_account_takes_effect_at_the_next_click(private_var_dir):
-    test = submit(app(), "hn", "hanoi-password")
+CHANGED_NOTICE = "Your password or your access has changed. Please log in again."
+
+
+def set_provinces(username: str, provinces: tuple[str, ...]) -> None:
     accounts = users.load_accounts()
-    accounts["hn"] = users.Account(users.replace(accounts["hn"].user, provinces=("01",)), accounts["hn"].password_hash)
+    account = accounts[username]
+    accounts[username] = users.Account(users.replace(account.user, provinces=provinces), account.password_hash)
     users.save_accounts(accounts)
+
+
+def test_a_widened_account_takes_effect_at_the_next_click_and_a_narrowed_one_ends_the_session(private_var_dir):
+    test = submit(app(), "hn", "hanoi-password")
+    set_provinces("hn", ("01", "31", "79"))
     test.run()
-    assert test.markdown[0].value == "Welcome hn (regional_manager, 01)"
-    users.remove_user("hn")
+    assert [element.value for element in test.markdown] == ["Welcome hn (regional_manager, 01,31,79)"]
+    set_provinces("hn", ("01",))  # a province taken away: the session ends, it does not just shrink
     test.run()
     assert not test.markdown
+    assert [element.value for element in test.info] == [CHANGED_NOTICE]
+    assert audit.read_events()[-1]["event"] == "session_revoked"
+    submit(test, "hn", "hanoi-password")
+    assert [element.value for element in test.markdown] == ["Welcome hn (regional_manager, 01)"]
+
+
+def test_a_password_reset_or_a_removal_ends_the_session_at_the_next_click(private_var_dir):
+    test = submit(app(), "hn", "hanoi-password")
+    users.reset_password("hn", "new-hanoi-password")
+    test.run()
+    assert not test.markdown and [element.value for element in test.info] == [CHANGED_NOTICE]
+    submit(test, "hn", "hanoi-password")
+    assert not test.markdown  # the old password is refused
+    submit(test, "hn", "new-hanoi-password")
+    assert [element.value for element in test.markdown] == ["Welcome hn (regional_manager, 01,31)"]
+    users.remove_user("hn")
+    test.run()
+    assert not test.markdown and [element.value for element in test.info] == [CHANGED_NOTICE]
+
+
+def test_a_password_login_opens_a_browser_session_and_logging_out_ends_it(private_var_dir):
+    from dashboard.access.auth import session_entry
+    from dashboard.access.browser_sessions import BrowserSessions
+
+    test = submit(app(), "boss", "boss-password")
+    session_id = session_entry(test.session_state)["browser_session"]
+    store = BrowserSessions()
+    assert store.get(session_id).username == "boss"
+    test.button(key="logout_button").click().run()
+    assert store.get(session_id) is None
 
 
 def sso_app(user_info: dict) -> AppTest:
