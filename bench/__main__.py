@@ -80,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
         help="real-browser timing: on the largest DuckDB warehouse (default), every warehouse, or none",
     )
     parser.add_argument("--no-browser", dest="browser", action="store_const", const="none")
+    parser.add_argument(
+        "--browser-only", action="store_true", help="only the real-browser timing (no query timing, no AppTest renders)"
+    )
     arguments = parser.parse_args(argv)
     started = time.perf_counter()
     chosen = parse_warehouses(arguments.warehouses)
@@ -89,7 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     for backend, size in chosen:
         warehouse = ensure(backend, size, refresh=not arguments.raw)
         print(f"\n== {warehouse.label}{' (raw tables)' if arguments.raw else ''}", flush=True)
-        measured = measure(warehouse, arguments)
+        if arguments.browser_only:
+            measured = {"backend": warehouse.backend, "customers": warehouse.customers, "pages": []}
+        else:
+            measured = measure(warehouse, arguments)
         wanted = arguments.browser == "all" or (
             arguments.browser == "largest" and backend == "duckdb" and size == largest_duckdb
         )
