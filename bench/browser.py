@@ -69,16 +69,14 @@ WATCH_RUNS = """() => {
   });
 }"""
 # Drawn: the run is over, nothing is stale and every chart is drawn; and, when asked, at
-# least `runs` runs were seen (WATCH_RUNS), the page's title is `title`, the link holds
-# `search` (or, with `absent`, no longer holds it).
-DRAWN = """({runs, title, search, absent}) => {
+# least `runs` runs were seen (WATCH_RUNS) and the page's title is `title`.
+DRAWN = """({runs, title}) => {
   const app = document.querySelector('[data-testid="stApp"]');
   if (!app || app.getAttribute('data-test-script-state') === 'running') return false;
   if (runs && (window.__finishedRuns || 0) < runs) return false;
   if (document.querySelector('[data-stale="true"]')) return false;
   const titles = [...document.querySelectorAll('h1')].map((heading) => heading.innerText.trim());
   if (title && !titles.includes(title)) return false;
-  if (search && location.search.includes(search) === Boolean(absent)) return false;
   for (const chart of document.querySelectorAll('[data-testid="stPlotlyChart"]')) {
     if (!chart.querySelector('.main-svg')) return false;
   }
@@ -133,25 +131,30 @@ class WebsocketBytes:
 class Action:
     seconds: float
     sent_bytes: int
+    first_screen_s: float | None = None  # for opening a page
 
 
-def _wait_drawn(tab, runs: int = 0, **expected) -> None:
-    arguments = {"runs": runs, "title": None, "search": None, "absent": False, **expected}
-    tab.wait_for_function(DRAWN, arg=arguments, timeout=LOAD_MS, polling="raf")
+def _wait_drawn(tab, runs: int = 0, title: str | None = None) -> None:
+    tab.wait_for_function(DRAWN, arg={"runs": runs, "title": title}, timeout=LOAD_MS, polling="raf")
 
 
-def _timed(tab, sent: WebsocketBytes, prepare) -> Action:
+def _timed(tab, sent: WebsocketBytes, prepare, title: str | None = None) -> Action:
     """`prepare()` the control (open its list: not timed) and get the click that changes
-    something; time from that click until the page is drawn again after at least one run."""
+    something; time from that click until the page is drawn again after at least one run
+    (and, for a page being opened, whose title is `title`, until its first screen is)."""
     click = prepare()
     tab.evaluate(WATCH_RUNS)
     sent.take()
     started = time.perf_counter()
     click()
-    _wait_drawn(tab, runs=1)
+    first_screen = None
+    if title is not None:
+        tab.wait_for_function(FIRST_SCREEN, arg={"title": title}, timeout=LOAD_MS, polling="raf")
+        first_screen = time.perf_counter() - started
+    _wait_drawn(tab, runs=1, title=title)
     seconds = time.perf_counter() - started
     tab.wait_for_timeout(200)  # frames still on their way belong to this action
-    return Action(seconds, sent.take())
+    return Action(seconds, sent.take(), first_screen)
 
 
 def _segment_box(tab):
@@ -210,17 +213,8 @@ def _summary(actions: list[Action]) -> dict:
 
 def _time_page(tab, sent: WebsocketBytes, path: str, log) -> dict:
     link = tab.locator(f'[data-testid="stSidebarNav"] a[href$="/{"" if path == "overview" else path}"]').first
-    title = link.inner_text().strip()
-    tab.evaluate(WATCH_RUNS)
-    sent.take()
-    started = time.perf_counter()
-    link.click()
-    tab.wait_for_function(FIRST_SCREEN, arg={"title": title}, timeout=LOAD_MS, polling="raf")
-    first_screen = time.perf_counter() - started
-    _wait_drawn(tab, runs=1, title=title)
-    opened = Action(time.perf_counter() - started, 0)
-    tab.wait_for_timeout(200)
-    opened.sent_bytes = sent.take()
+    opened = _timed(tab, sent, lambda: link.click, title=link.inner_text().strip())
+    first_screen = opened.first_screen_s
 
     changes = []
     for how, segment in FILTER_CHANGES:

@@ -10,8 +10,10 @@ dashboard/access/lockout.py. SSO mode: when .streamlit/secrets.toml has an [auth
 st.login() sends the person to the identity provider and st.user comes back; the
 role and provinces come from ID-token claims or from the users file by e-mail
 (dashboard.access.auth.identity_from_oidc). In both modes the session expires after the idle
-and absolute timeouts, and every run re-reads the user's role and provinces, so a
-removed or narrowed account takes effect at the next click, not at the next login.
+and absolute timeouts, and every run re-reads the user's role and provinces, so a change
+takes effect at the next click, not at the next login. In password mode a removed account,
+a reset password or a narrowed scope ends the session there; a reload or a new tab is
+logged in by the browser's session cookie (dashboard/access/browser_sessions.py).
 """
 
 import math
@@ -98,12 +100,13 @@ def require_login(
     except UserError:
         st.error(t("login_users_file_error", lang))
         return None
-    ended = _why_ended(session, account, now, settings)
+    browser = _browser_session(session)
+    ended = _why_ended(session, browser, account, now, settings)
     if ended is not None:
         _end(session, user.username, ended, now)
         return _password_form(lang, users_path, throttle, clock, sleep)
-    _keep_alive(session, account.user, now)
-    _hand_cookie_over(session, now)
+    _keep_alive(session, browser, account.user, now)
+    _hand_cookie_over(session, browser, now)
     return account.user
 
 
@@ -120,43 +123,46 @@ def login_details(account: Account) -> dict:
     return {"stamp": credential_stamp(account), "opened_as": account.user}
 
 
-def _why_ended(session, account: Account | None, now: datetime, settings: AuthSettings) -> str | None:
-    """EXPIRED, LOGGED_OUT or CHANGED when the password session may not go on; None when it may."""
+def _credentials_changed(stamp: str | None, opened_as: User, account: Account | None) -> bool:
+    """The account was removed, its password reset or its scope narrowed since the login."""
+    return account is None or stamp != credential_stamp(account) or scope_narrowed(opened_as, account.user)
+
+
+def _why_ended(
+    session, browser: BrowserSession | None, account: Account | None, now: datetime, settings: AuthSettings
+) -> str | None:
+    """EXPIRED, LOGGED_OUT or CHANGED when the password session may not go on; None when it
+    may. `browser`: the browser session this tab's login belongs to, as stored now."""
     entry = session_entry(session)
-    browser = _browser_session(entry)
     if entry.get("browser_session") and browser is None:
         return LOGGED_OUT  # logged out in another tab of this browser (or the session was ended)
     if browser is not None:
         entry["last_seen_at"] = max(entry["last_seen_at"], browser.last_seen_at)  # any tab's activity counts
     if not session_is_valid(session, now, settings.session):
         return EXPIRED
-    if account is None or entry.get("stamp") != credential_stamp(account):
-        return CHANGED  # removed, or the password was reset
-    if scope_narrowed(entry.get("opened_as") or account.user, account.user):
-        return CHANGED
-    return None
+    opened_as = entry.get("opened_as") or (account.user if account else None)
+    return CHANGED if _credentials_changed(entry.get("stamp"), opened_as, account) else None
 
 
 def _end(session, username: str, why: str, now: datetime) -> None:
     audit.record(ENDED_EVENTS[why], username, now=now)
     browser_session = session_entry(session).get("browser_session")
-    if browser_session and why != LOGGED_OUT:
-        BrowserSessions().end(browser_session)  # the cookie may not bring it back
     if why == CHANGED:
         BrowserSessions().end_all_of(username)  # every browser of this user, at their next click
+    elif why == EXPIRED and browser_session:
+        BrowserSessions().end(browser_session)  # the cookie may not bring it back
     end_session(session, notice=why)
 
 
-def _browser_session(entry) -> BrowserSession | None:
-    session_id = entry.get("browser_session")
+def _browser_session(session) -> BrowserSession | None:
+    """The browser session this tab's login belongs to, as stored now (None: none, or ended)."""
+    session_id = session_entry(session).get("browser_session")
     return BrowserSessions().get(session_id) if session_id else None
 
 
-def _keep_alive(session, user: User, now: datetime) -> None:
+def _keep_alive(session, browser: BrowserSession | None, user: User, now: datetime) -> None:
     """Record the activity (in this tab and for the browser session) and a widened scope."""
     touch(session, now, user)
-    entry = session_entry(session)
-    browser = _browser_session(entry)
     if browser is not None:
         BrowserSessions().touch(browser, now, user)
 
@@ -186,9 +192,7 @@ def _resumed_from_cookie(settings: AuthSettings, users_path: Path | None, now: d
     idle, absolute = timedelta(minutes=policy.idle_minutes), timedelta(hours=policy.absolute_hours)
     if not browser.within_limits(now, idle, absolute):
         why = EXPIRED
-    elif account is None or browser.stamp != credential_stamp(account):
-        why = CHANGED
-    elif scope_narrowed(browser.opened_as(), account.user):
+    elif _credentials_changed(browser.stamp, browser.opened_as(), account):
         why = CHANGED
     else:
         why = None
@@ -216,14 +220,13 @@ def _clear_cookie() -> None:
     st.html(clear_script(), unsafe_allow_javascript=True)
 
 
-def _hand_cookie_over(session, now: datetime) -> None:
+def _hand_cookie_over(session, browser: BrowserSession | None, now: datetime) -> None:
     """Until the browser has claimed its cookie (or the claim ran out), the page carries the
     claim script. Then it is dropped: a claim code is worth nothing once used."""
     entry = session_entry(session)
     code = entry.get("claim")
     if not code:
         return
-    browser = _browser_session(entry)
     if browser is None or browser.claimed or now - browser.started_at > timedelta(seconds=CLAIM_SECONDS):
         entry.pop("claim", None)
         return
@@ -238,18 +241,22 @@ def login_still_current(*, users_path: Path | None = None, clock: Callable[[], d
     session = st.session_state
     user = current_user(session)
     now = clock()
-    if user is None or not session_is_valid(session, now, auth_settings().session):
+    settings = auth_settings()
+    if user is None:
         return False
     if sso_configured():
+        if not session_is_valid(session, now, settings.session):
+            return False
         touch(session, now)
         return True
     try:
         account = load_accounts(users_path).get(user.username)
     except UserError:
         return False
-    if account is None or account.user != user or _why_ended(session, account, now, auth_settings()) is not None:
+    browser = _browser_session(session)
+    if account is None or account.user != user or _why_ended(session, browser, account, now, settings) is not None:
         return False
-    _keep_alive(session, user, now)
+    _keep_alive(session, browser, user, now)
     return True
 
 
